@@ -1,0 +1,37 @@
+# Ultudy Jobs. `make run` runs everything on embedded defaults; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-unit lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP) ## migrate, start embedded Valkey + API + worker on http://127.0.0.1:8000
+	$(BIN)/ultudy run
+
+test: $(STAMP) ## the whole suite (embedded defaults; + PostgreSQL/Redis when ULTUDY_TEST_* set)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## only the fast unit tests
+	$(BIN)/pytest tests/unit
+
+lint: $(STAMP) ## ruff + mypy strict
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP) ## benchmarks; tables printed and written to bench/results/
+	$(BIN)/python bench/run_all.py
+
+clean: ## remove the venv and local data
+	rm -rf $(VENV) .ultudy .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from ultudy.cli import app
+
+app()

@@ -1,0 +1,95 @@
+"""The FastAPI application factory and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from ultudy import __version__
+from ultudy.api.routes import jobs as jobs_routes
+from ultudy.api.state import AppState
+from ultudy.config import Settings
+from ultudy.db import Database
+from ultudy.embedded import resolve_redis_url
+from ultudy.errors import JobInputError, NotFoundError, UltudyError
+from ultudy.jobs.context import Registry, Services
+from ultudy.jobs.events import EventLog
+from ultudy.jobs.processors import load_registry
+from ultudy.jobs.queue import JobQueues
+from ultudy.jobs.service import JobService, JobStateError
+from ultudy.jobs.store import JobStore
+
+logger = logging.getLogger(__name__)
+
+ERROR_STATUS: tuple[tuple[type[UltudyError], int], ...] = (
+    (NotFoundError, status.HTTP_404_NOT_FOUND),
+    (JobStateError, status.HTTP_409_CONFLICT),
+    (JobInputError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+)
+
+
+async def build_state(settings: Settings, registry: Registry | None = None) -> AppState:
+    redis_url, embedded = await asyncio.to_thread(
+        resolve_redis_url, settings.redis_url, settings.data_dir
+    )
+    db = Database(settings.resolved_database_url)
+    queues = JobQueues(settings, redis_url)
+    events = EventLog(
+        queues.redis,
+        prefix=settings.redis_prefix,
+        maxlen=settings.event_stream_maxlen,
+        ttl_s=settings.event_stream_ttl_s,
+    )
+    services = Services(settings=settings, db=db)
+    return AppState(
+        settings=settings, db=db, queues=queues, events=events,
+        jobs=JobService(JobStore(db), queues, events), services=services,
+        registry=registry if registry is not None else load_registry(settings.processors),
+        embedded=embedded,
+    )  # fmt: skip
+
+
+async def close_state(state: AppState) -> None:
+    await state.queues.close()
+    await state.db.dispose()
+    if state.embedded is not None:
+        await asyncio.to_thread(state.embedded.stop)
+
+
+async def _warn_on_eviction(state: AppState) -> None:
+    try:
+        policy = await state.queues.eviction_policy()
+    except Exception:
+        logger.warning("broker not reachable at start; jobs are kept in SQL until it is")
+        return
+    if policy != "noeviction":
+        logger.warning("Redis maxmemory-policy is %s: it can evict queued jobs", policy)
+
+
+def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await build_state(settings, registry)
+        app.state.ultudy = state
+        await _warn_on_eviction(state)
+        try:
+            yield
+        finally:
+            await close_state(state)
+
+    app = FastAPI(title="Ultudy Jobs", version=__version__, lifespan=lifespan)
+
+    @app.exception_handler(UltudyError)
+    async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
+        code = next((c for kind, c in ERROR_STATUS if isinstance(exc, kind)), 400)
+        return JSONResponse({"detail": exc.message}, status_code=code)
+
+    app.include_router(jobs_routes.router)
+    return app

@@ -1,0 +1,42 @@
+"""Request and response models shared by the job routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from ultudy.jobs.store import JobRecord
+
+
+class JobOut(BaseModel):
+    """A job as its row: timestamps in ISO 8601 UTC."""
+
+    id: str
+    owner_id: str
+    type: str
+    status: str
+    progress: int
+    progress_message: str | None
+    input_data: dict[str, Any]
+    result_data: dict[str, Any] | None
+    error_message: str | None
+    attempts: int
+    max_attempts: int
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+    updated_at: str
+
+    @classmethod
+    def of(cls, record: JobRecord) -> JobOut:
+        return cls.model_validate(record.to_public())
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+    next_cursor: str | None
+
+
+class JobAccepted(BaseModel):
+    job_id: str

@@ -1,0 +1,173 @@
+"""`ultudy`: run, api, worker, migrate, token, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from ultudy.config import Settings
+from ultudy.embedded import EmbeddedValkey, resolve_redis_url
+from ultudy.jobs.states import QUEUE_NAMES
+from ultudy.logs import setup_logging
+
+app = typer.Typer(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer tokens for ULTUDY_AUTH=token.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+logger = logging.getLogger("ultudy")
+
+CHILD_STOP_TIMEOUT_S = 40
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    setup_logging(settings.log_level)
+    return settings
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from ultudy.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API and web UI."""
+    import uvicorn
+
+    from ultudy.api.app import create_app
+
+    settings = _settings()
+    try:
+        settings.check_bind()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)  # fmt: skip
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to serve.")] = ",".join(
+        QUEUE_NAMES
+    ),
+    burst: Annotated[bool, typer.Option(help="Drain the queues, then exit.")] = False,
+) -> None:
+    """Run a worker: takes jobs from the queues until stopped (SIGTERM/SIGINT)."""
+    from ultudy.jobs.processors import load_registry
+    from ultudy.jobs.worker import WorkerCrashedError, WorkerProcess
+
+    settings = _settings()
+    names = tuple(q.strip() for q in queues.split(",") if q.strip())
+    unknown = sorted(set(names) - set(QUEUE_NAMES))
+    if unknown:
+        raise typer.BadParameter(f"unknown queue(s) {unknown}; known: {list(QUEUE_NAMES)}")
+    redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
+
+    async def main() -> None:
+        process = WorkerProcess(
+            settings,
+            redis_url=redis_url,
+            registry=load_registry(settings.processors),
+            queue_names=names,
+        )
+        process.install_signal_handlers()
+        await process.run(burst=burst)
+
+    try:
+        asyncio.run(main())
+    except WorkerCrashedError as exc:
+        logger.critical("worker crashed: %s", exc)
+        raise typer.Exit(1) from exc
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "ultudy", *args], env=env)
+
+
+@app.command()
+def run(
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes to start.")] = 1,
+) -> None:
+    """Everything on one machine: migrate, embedded broker (unless ULTUDY_REDIS_URL), API,
+    worker(s). Ctrl-C stops them all."""
+    from ultudy.db.migrate import upgrade
+
+    settings = _settings()
+    settings.check_bind()
+    upgrade(settings.resolved_database_url)
+    redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
+    env = {**os.environ, "ULTUDY_REDIS_URL": redis_url}
+    children = [_spawn(["api"], env)] + [_spawn(["worker"], env) for _ in range(workers)]
+    typer.echo(f"Ultudy is up: http://{settings.host}:{settings.port}/  (Ctrl-C stops it)")
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(c.poll() is None for c in children):
+            time.sleep(0.2)
+    finally:
+        _stop_children(children)
+        if embedded is not None:
+            embedded.stop()
+    if not stopping:
+        raise typer.Exit(1)
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + CHILD_STOP_TIMEOUT_S
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+@token_app.command("create")
+def token_create(
+    user: str,
+    admin: Annotated[bool, typer.Option(help="May see health and the admin dashboard.")] = False,
+) -> None:
+    """Print a signed bearer token for USER."""
+    from ultudy.api.auth import AuthError, create_token
+
+    try:
+        typer.echo(create_token(Settings(), user, admin=admin))
+    except AuthError as exc:
+        raise typer.BadParameter(exc.message) from exc
+
+
+@app.command("embedded-broker")
+def embedded_broker() -> None:
+    """Run only the embedded Valkey broker and print its URL (for a separate API/worker)."""
+    settings = _settings()
+    server = EmbeddedValkey(settings.data_dir)
+    typer.echo(json.dumps({"redis_url": server.start()}))
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        server.stop()

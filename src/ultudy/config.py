@@ -1,0 +1,86 @@
+"""Settings, read once at start-up from `ULTUDY_*` environment variables (or `.env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class AuthMode(StrEnum):
+    DEV = "dev"
+    TOKEN = "token"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Each field is documented in the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="ULTUDY_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    data_dir: Path = Path(".ultudy")
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = "ultudy"
+    auth: AuthMode = AuthMode.DEV
+    secret_key: str | None = None
+    token_ttl_s: Annotated[int, Field(gt=0)] = 30 * 24 * 3600
+
+    concurrency_material_upload: Annotated[int, Field(ge=1)] = 5
+    concurrency_lesson_generation: Annotated[int, Field(ge=1)] = 5
+    concurrency_check_in_evaluation: Annotated[int, Field(ge=1)] = 10
+    max_attempts: Annotated[int, Field(ge=1, le=25)] = 3
+    backoff_ms: Annotated[int, Field(ge=0)] = 2000
+    lock_duration_ms: Annotated[int, Field(ge=1000)] = 30000
+    stalled_interval_ms: Annotated[int, Field(ge=1000)] = 30000
+    shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0
+    progress_interval_ms: Annotated[int, Field(ge=0)] = 250
+    reconcile_interval_s: Annotated[float, Field(gt=0)] = 30.0
+    reconcile_min_age_s: Annotated[float, Field(ge=0)] = 10.0
+    retention_completed_s: Annotated[int, Field(ge=0)] = 24 * 3600
+    retention_completed_count: Annotated[int, Field(ge=0)] = 1000
+    retention_failed_s: Annotated[int, Field(ge=0)] = 7 * 24 * 3600
+    event_stream_maxlen: Annotated[int, Field(ge=10)] = 1000
+    event_stream_ttl_s: Annotated[int, Field(ge=60)] = 24 * 3600
+
+    processors: str = "ultudy.jobs.processors:REGISTRY"
+    max_upload_mb: Annotated[int, Field(ge=1)] = 50
+    llm_provider: str = "offline"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    poll_interval_ms: Annotated[int, Field(ge=100)] = 2000
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        if self.auth is AuthMode.TOKEN and not self.secret_key:
+            raise ValueError("ULTUDY_AUTH=token needs ULTUDY_SECRET_KEY (a long random string)")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'ultudy.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def concurrency_for(self, queue_name: str) -> int:
+        return int(getattr(self, "concurrency_" + queue_name.replace("-", "_")))
+
+    def check_bind(self) -> None:
+        """Dev auth trusts a header, so it must never listen beyond this machine."""
+        if self.auth is AuthMode.DEV and self.host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"ULTUDY_AUTH=dev trusts the x-user-id header and only binds to loopback; "
+                f"refusing ULTUDY_HOST={self.host}. Use ULTUDY_AUTH=token to serve a network."
+            )

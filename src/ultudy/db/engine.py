@@ -1,0 +1,74 @@
+"""Engine and owner-scoped transactions.
+
+On PostgreSQL every owner-scoped table has a FORCE row-level security policy that reads
+two per-transaction settings: `ultudy.owner_id` (the caller) and `ultudy.scope` (`system`
+for the worker's and operator's cross-owner work). The application scopes by owner in
+its queries as well; the policy is the second lock on the door.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 10000
+SYSTEM = None  # owner argument meaning "no owner: cross-owner system work"
+
+
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_conn.cursor()
+    # WAL lets the API read while a worker writes; NORMAL sync is durable across process
+    # crashes (only an OS crash can lose the last commits) and keeps commits cheap.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """The engine plus `transaction(owner)`: one transaction scoped to one owner."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self, owner_id: str | None) -> AsyncIterator[AsyncConnection]:
+        """A transaction for `owner_id`, or for system work when it is None."""
+        async with self.engine.begin() as conn:
+            if self.is_postgres:
+                await conn.execute(
+                    text(
+                        "SELECT set_config('ultudy.owner_id', :owner, true),"
+                        " set_config('ultudy.scope', :scope, true)"
+                    ),
+                    {"owner": owner_id or "", "scope": "system" if owner_id is None else "owner"},
+                )
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,55 @@
+"""Makes Redis agree with SQL again after the broker lost data or a delivery went missing.
+
+SQL is the source of truth. A row still `pending` or `processing` whose BullMQ job is gone
+(Redis flushed, restored from an old snapshot, the enqueue after the insert failed) is
+enqueued again; adding with `jobId` = row id makes a second add harmless. A row whose
+BullMQ job failed without our code recording it (stalled too many times) is failed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ultudy.jobs.events import EventLog
+from ultudy.jobs.queue import JobQueues
+from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.store import JobRecord, JobStore
+
+logger = logging.getLogger(__name__)
+
+LIVE_STATES = frozenset({"waiting", "active", "delayed", "prioritized", "paused", "wait",
+                         "waiting-children"})  # fmt: skip
+STALLED_OUT_MESSAGE = ("The job was interrupted too many times (its worker stopped "
+                       "responding) and was given up.")  # fmt: skip
+
+
+class Reconciler:
+    def __init__(self, store: JobStore, queues: JobQueues, events: EventLog) -> None:
+        self.store = store
+        self.queues = queues
+        self.events = events
+
+    async def run_once(self, *, min_age_s: float) -> int:
+        """Check unfinished rows older than `min_age_s`; returns how many were re-enqueued."""
+        fixed = 0
+        for record in await self.store.unfinished(older_than_s=min_age_s):
+            fixed += await self._reconcile(record)
+        if fixed:
+            logger.warning("reconciler re-enqueued %d job(s) missing from the broker", fixed)
+        return fixed
+
+    async def _reconcile(self, record: JobRecord) -> int:
+        state = await self.queues.state(JobType(record.type), str(record.id))
+        if state in LIVE_STATES:
+            return 0
+        if state == "failed":
+            failed = await self.store.fail(record.id, STALLED_OUT_MESSAGE, owner_id=None)
+            if failed is not None:
+                await self.events.publish_job("job.failed", failed)
+            return 0
+        if state == "completed" and record.status == JobStatus.PROCESSING:
+            # BullMQ finished it but the row never heard: only a crash between the two
+            # writes does that. Running it again is the safe way to get its result.
+            await self.queues.queues[JobType(record.type).queue_name].remove(str(record.id))
+        await self.queues.add(record)
+        return 1

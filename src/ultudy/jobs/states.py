@@ -1,0 +1,55 @@
+"""Job types, queues and the job state machine.
+
+    pending ──▶ processing ──▶ completed
+       │  ▲          │  │
+       │  └─ retry ──┘  └──▶ failed
+       └──────────┬─────────▶ cancelled  (from pending or processing)
+
+`pending` covers queued, delayed and waiting-to-retry; `processing` goes back to
+`pending` only for a retry. `processing` -> `processing` is a restart after a stall (the
+worker holding it died; BullMQ handed it to another). Terminal states never change.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobType(StrEnum):
+    MATERIAL_UPLOAD = "material_upload"
+    LESSON_GENERATION = "lesson_generation"
+    CHECK_IN_EVALUATION = "check_in_evaluation"
+
+    @property
+    def queue_name(self) -> str:
+        return self.value.replace("_", "-")
+
+    @classmethod
+    def from_queue(cls, queue_name: str) -> JobType:
+        return cls(queue_name.replace("-", "_"))
+
+
+TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+ACTIVE = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
+QUEUE_NAMES = tuple(t.queue_name for t in JobType)
+
+# target state -> the states it may be entered from
+ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.PENDING: frozenset({JobStatus.PROCESSING}),
+    JobStatus.PROCESSING: frozenset({JobStatus.PENDING, JobStatus.PROCESSING}),
+    JobStatus.COMPLETED: frozenset({JobStatus.PROCESSING}),
+    JobStatus.FAILED: frozenset({JobStatus.PENDING, JobStatus.PROCESSING}),
+    JobStatus.CANCELLED: frozenset({JobStatus.PENDING, JobStatus.PROCESSING}),
+}
+
+
+def can_transition(source: JobStatus, target: JobStatus) -> bool:
+    return source in ALLOWED_FROM[target]

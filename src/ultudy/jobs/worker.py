@@ -1,0 +1,176 @@
+"""The worker process: one BullMQ Worker per queue, a cancel relay and a reconciler.
+
+Shutdown is graceful: on SIGTERM/SIGINT the workers stop taking jobs and the active ones
+get `shutdown_grace_s` to finish; what is left is recovered as stalled by the next worker.
+bullmq's run loop can return after printing an unexpected error; that is a crash here
+(`WorkerCrashedError`, non-zero exit), never a silently idle worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal as signals
+import uuid
+from typing import Any
+
+from bullmq import UnrecoverableError
+from bullmq import Worker as BullWorker
+
+from ultudy.config import Settings
+from ultudy.db import Database
+from ultudy.errors import UltudyError
+from ultudy.jobs.context import Registry, Services
+from ultudy.jobs.events import EventLog
+from ultudy.jobs.queue import JobQueues
+from ultudy.jobs.reconciler import Reconciler
+from ultudy.jobs.runner import ExpectedFailure, JobRunner
+from ultudy.jobs.states import QUEUE_NAMES
+from ultudy.jobs.store import JobStore
+
+logger = logging.getLogger(__name__)
+
+BURST_POLL_S = 0.05
+BURST_QUIET_CHECKS = 3
+
+
+class WorkerCrashedError(UltudyError):
+    """A queue's run loop stopped by itself."""
+
+
+class WorkerProcess:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        redis_url: str,
+        registry: Registry,
+        queue_names: tuple[str, ...] = QUEUE_NAMES,
+        db: Database | None = None,
+    ) -> None:
+        self.settings = settings
+        self.queue_names = queue_names
+        self.db = db or Database(settings.resolved_database_url)
+        self.queues = JobQueues(settings, redis_url)
+        self.store = JobStore(self.db)
+        self.events = EventLog(self.queues.redis, prefix=settings.redis_prefix,
+                               maxlen=settings.event_stream_maxlen,
+                               ttl_s=settings.event_stream_ttl_s)  # fmt: skip
+        self.services = Services(settings=settings, db=self.db)
+        self.runner = JobRunner(self.services, self.store, self.events, registry)
+        self.reconciler = Reconciler(self.store, self.queues, self.events)
+        self.workers: dict[str, BullWorker] = {}
+        self.stop_event = asyncio.Event()
+
+    def _bull_options(self, queue_name: str) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "connection": self.queues.redis_url,
+            "prefix": s.redis_prefix,
+            "concurrency": s.concurrency_for(queue_name),
+            "lockDuration": s.lock_duration_ms,
+            "stalledInterval": s.stalled_interval_ms,
+            "maxStalledCount": 2,
+            "autorun": False,
+            "name": queue_name,
+        }
+
+    async def _process(self, job: Any, _token: str, signal: Any) -> dict[str, Any]:
+        job_id = uuid.UUID(job.id)
+        attempts = int(job.opts.get("attempts") or 1)
+        will_retry = job.attemptsMade + 1 < attempts
+        try:
+            record = await self.runner.run(
+                job_id, job.data["owner_id"], will_retry=will_retry, signal=signal
+            )
+        except ExpectedFailure as exc:
+            raise UnrecoverableError(str(exc)) from exc
+        # The result lives in SQL; Redis keeps only the outcome.
+        return {"status": record.status if record else "skipped"}
+
+    async def _relay_cancels(self) -> None:
+        pubsub = self.queues.redis.pubsub()
+        await pubsub.subscribe(self.queues.cancel_channel)
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                job_id = str(message["data"])
+                for worker in self.workers.values():
+                    if worker.cancelJob(job_id, "cancelled by user"):
+                        logger.info("job %s: cancel signal delivered", job_id)
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _reconcile_forever(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                await self.reconciler.run_once(min_age_s=self.settings.reconcile_min_age_s)
+            except Exception:
+                logger.exception("reconciler pass failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.stop_event.wait(), timeout=self.settings.reconcile_interval_s
+                )
+
+    async def _burst_watch(self) -> None:
+        """In burst mode: stop once every queue has been empty for a few checks."""
+        quiet = 0
+        while quiet < BURST_QUIET_CHECKS:
+            await asyncio.sleep(BURST_POLL_S)
+            busy = await self.queues.outstanding()
+            local = any(w.jobs for w in self.workers.values())
+            quiet = 0 if busy or local else quiet + 1
+        self.stop_event.set()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signals.SIGTERM, signals.SIGINT):
+            loop.add_signal_handler(sig, self.stop_event.set)
+
+    async def run(self, *, burst: bool = False) -> None:
+        """Process jobs until stopped (or, with `burst`, until the queues are empty)."""
+        for name in self.queue_names:
+            self.workers[name] = BullWorker(name, self._process, self._bull_options(name))
+        policy = await self.queues.eviction_policy()
+        if policy != "noeviction":
+            logger.warning("Redis maxmemory-policy is %s: it can evict queued jobs; "
+                           "set it to noeviction", policy)  # fmt: skip
+        if burst:
+            await self.reconciler.run_once(min_age_s=0)
+        loops = {asyncio.create_task(w.run(), name=f"bullmq:{n}") for n, w in self.workers.items()}
+        helpers = [asyncio.create_task(self._relay_cancels(), name="cancel-relay")]
+        helpers.append(asyncio.create_task(
+            self._burst_watch() if burst else self._reconcile_forever(), name="watch"))  # fmt: skip
+        logger.info("worker started: queues=%s burst=%s", ",".join(self.queue_names), burst)
+        try:
+            await self._until_stop_or_crash(loops)
+        finally:
+            await self._shutdown(loops, helpers)
+
+    async def _until_stop_or_crash(self, loops: set[asyncio.Task[Any]]) -> None:
+        stop = asyncio.create_task(self.stop_event.wait(), name="stop")
+        done, _ = await asyncio.wait({stop, *loops}, return_when=asyncio.FIRST_COMPLETED)
+        if stop not in done:
+            stop.cancel()
+            crashed = ", ".join(t.get_name() for t in done)
+            raise WorkerCrashedError(f"run loop returned unexpectedly: {crashed}")
+
+    async def _shutdown(
+        self, loops: set[asyncio.Task[Any]], helpers: list[asyncio.Task[Any]]
+    ) -> None:
+        logger.info("worker stopping: waiting up to %ss for active jobs",
+                    self.settings.shutdown_grace_s)  # fmt: skip
+        closing = [asyncio.create_task(w.close()) for w in self.workers.values()]
+        _, pending = await asyncio.wait(closing, timeout=self.settings.shutdown_grace_s)
+        if pending:
+            logger.warning("grace period over: leaving active jobs for stalled recovery")
+            for worker in self.workers.values():
+                await worker.close(force=True)
+        for task in [*helpers, *loops]:
+            task.cancel()
+        await asyncio.gather(*helpers, *loops, *closing, return_exceptions=True)
+        await self.queues.close()
+        await self.db.dispose()
+        logger.info("worker stopped")

@@ -1,0 +1,104 @@
+"""The two backends every integration test runs on: SQLite + embedded Valkey, and
+PostgreSQL + Redis (when ULTUDY_TEST_DATABASE_URL / ULTUDY_TEST_REDIS_URL are set)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ultudy.config import Settings
+from ultudy.db.migrate import upgrade
+
+TEST_PROCESSORS = "tests.support.processors:REGISTRY"
+PG_TEMPLATE = "ultudy_test_template"
+
+
+def backend_names() -> list[str]:
+    """sqlite always, postgres when configured; ULTUDY_TEST_BACKENDS narrows the list."""
+    chosen = os.environ.get("ULTUDY_TEST_BACKENDS")
+    if chosen:
+        names = [n.strip() for n in chosen.split(",") if n.strip()]
+        if "postgres" in names and not os.environ.get("ULTUDY_TEST_DATABASE_URL"):
+            raise RuntimeError("ULTUDY_TEST_BACKENDS=postgres needs ULTUDY_TEST_DATABASE_URL")
+        return names
+    names = ["sqlite"]
+    if os.environ.get("ULTUDY_TEST_DATABASE_URL"):
+        names.append("postgres")
+    return names
+
+
+@dataclass
+class Backend:
+    name: str
+    database_url: str
+    redis_url: str
+    data_dir: Path
+    prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:12]}")
+
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": self.database_url, "redis_url": self.redis_url,
+            "redis_prefix": self.prefix, "data_dir": self.data_dir, "auth": "dev",
+            "processors": TEST_PROCESSORS, "backoff_ms": 50, "progress_interval_ms": 0,
+            "reconcile_min_age_s": 0, "reconcile_interval_s": 0.5, "shutdown_grace_s": 5,
+        }  # fmt: skip
+        values.update(overrides)
+        return Settings(**values)
+
+    def env(self, **overrides: Any) -> dict[str, str]:
+        """Environment for a subprocess (`python -m ultudy worker`) on this backend."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ULTUDY_")}
+        for key, value in self.settings(**overrides).model_dump(exclude_none=True).items():
+            env[f"ULTUDY_{key.upper()}"] = str(value)
+        return env
+
+
+def sqlite_template(tmp_root: Path) -> Path:
+    path = tmp_root / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def sqlite_database(template: Path, target_dir: Path) -> str:
+    target = target_dir / "ultudy.db"
+    shutil.copyfile(template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+def _admin_engine(url: str) -> Any:
+    sync_url = make_url(url).set(drivername="postgresql+psycopg2")
+    return create_engine(sync_url, isolation_level="AUTOCOMMIT")
+
+
+def pg_template(url: str) -> None:
+    """A migrated template database, made once per test session."""
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
+    engine.dispose()
+    upgrade(str(make_url(url).set(database=PG_TEMPLATE).render_as_string(hide_password=False)))
+
+
+def pg_database(url: str) -> str:
+    name = f"ultudy_t_{uuid.uuid4().hex[:12]}"
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}"))
+    engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def pg_drop(url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    engine.dispose()
