@@ -13,10 +13,29 @@ from tests.support import backends
 from tests.support.backends import Backend
 from ultudy.embedded import EmbeddedValkey
 
+UNAVAILABLE = "unavailable"
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", backends.backend_names(), indirect=True)
+    if "backend" not in metafunc.fixturenames:
+        return
+    names = backends.backend_names()
+    marker = metafunc.definition.get_closest_marker("only_backends")
+    if marker is not None:
+        names = [n for n in names if n in marker.args] or [UNAVAILABLE]
+    metafunc.parametrize("backend", names, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test for a backend this run does not have is deselected (not run, not "passed")."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        is_unavailable = callspec is not None and callspec.params.get("backend") == UNAVAILABLE
+        (drop if is_unavailable else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
@@ -62,4 +81,3 @@ def redis_client(backend: Backend) -> Iterator[Redis]:
     if keys:
         client.delete(*keys)
     client.close()
-

@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @asynccontextmanager
-async def api(settings: Settings, registry: Registry = REGISTRY) -> AsyncIterator[
-    tuple[httpx.AsyncClient, AppState]
-]:
+async def api(
+    settings: Settings, registry: Registry = REGISTRY
+) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
     app = create_app(settings, registry=registry)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -71,7 +71,9 @@ async def wait_for_status(
     return await eventually(probe, lambda job: job["status"] in wanted, timeout=timeout)
 
 
-def start_worker(env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_worker(
+    env: dict[str, str], *args: str, log: Path | None = None
+) -> subprocess.Popen[bytes]:
     """A real worker process (`python -m ultudy worker`)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     return subprocess.Popen(

@@ -76,6 +76,9 @@ class WorkerProcess:
             "name": queue_name,
         }
 
+    def make_bull_worker(self, name: str) -> BullWorker:
+        return BullWorker(name, self._process, self._bull_options(name))
+
     async def _process(self, job: Any, _token: str, signal: Any) -> dict[str, Any]:
         job_id = uuid.UUID(job.id)
         attempts = int(job.opts.get("attempts") or 1)
@@ -132,7 +135,7 @@ class WorkerProcess:
     async def run(self, *, burst: bool = False) -> None:
         """Process jobs until stopped (or, with `burst`, until the queues are empty)."""
         for name in self.queue_names:
-            self.workers[name] = BullWorker(name, self._process, self._bull_options(name))
+            self.workers[name] = self.make_bull_worker(name)
         policy = await self.queues.eviction_policy()
         if policy != "noeviction":
             logger.warning("Redis maxmemory-policy is %s: it can evict queued jobs; "
