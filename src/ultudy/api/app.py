@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from ultudy import __version__
+from ultudy.api.routes import admin, events, pages, session
 from ultudy.api.routes import jobs as jobs_routes
 from ultudy.api.state import AppState
 from ultudy.config import Settings
@@ -91,5 +92,10 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
         code = next((c for kind, c in ERROR_STATUS if isinstance(exc, kind)), 400)
         return JSONResponse({"detail": exc.message}, status_code=code)
 
+    # events first: `/jobs/events` must win over `/jobs/{job_id}`.
+    app.include_router(events.router)
     app.include_router(jobs_routes.router)
+    app.include_router(session.router)
+    app.include_router(admin.router)
+    app.include_router(pages.router)
     return app

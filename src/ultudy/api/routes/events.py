@@ -1,0 +1,7 @@
+"""Placeholder: filled in by the web UI work (issue 5)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
