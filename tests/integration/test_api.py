@@ -84,7 +84,7 @@ async def test_token_mode_takes_identity_from_signed_token(backend: Backend) -> 
     admin = {"authorization": f"Bearer {create_token(settings, 'ops', admin=True)}"}
     forged = {
         "authorization": f"Bearer {create_token(backend.settings(auth='token', secret_key='x' * 40), 'alice')}"
-    }  # noqa: E501
+    }
     async with api(settings) as (client, state):
         record = await state.jobs.submit("alice", JobType.LESSON_GENERATION, {})
         assert (await client.get(f"/jobs/{record.id}", headers=alice)).status_code == 200
@@ -141,3 +141,29 @@ async def test_cancel_pending_job_removes_it_from_the_queue(backend: Backend) ->
         await run_burst(settings)
         new = (await client.get(f"/jobs/{retried.json()['job_id']}", headers=ALICE)).json()
     assert new["status"] == "completed"
+
+
+async def test_metrics_expose_queue_counts_and_row_statuses(backend: Backend) -> None:
+    async with api(backend.settings()) as (client, state):
+        await state.jobs.submit("alice", JobType.MATERIAL_UPLOAD, {})
+        text = (await client.get("/metrics", headers=ALICE)).text
+    assert 'ultudy_queue_jobs{queue="material-upload",state="waiting"} 1.0' in text
+    assert 'ultudy_jobs_rows{status="pending"} 1.0' in text
+
+
+@pytest.mark.filterwarnings("ignore:IMPORTANT! Eviction policy")
+async def test_an_evicting_broker_is_reported(backend: Backend, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from ultudy.embedded import EmbeddedValkey
+
+    broker = EmbeddedValkey(Path(str(tmp_path)) / "evicting")
+    url = broker.start()
+    try:
+        async with api(backend.settings(redis_url=url)) as (client, state):
+            await state.queues.redis.config_set("maxmemory-policy", "allkeys-lru")
+            body = (await client.get("/jobs/health/queues", headers=ALICE)).json()
+    finally:
+        broker.stop()
+    assert body["broker"]["eviction_policy"] == "allkeys-lru"
+    assert any("noeviction" in w for w in body["warnings"])

@@ -4,7 +4,6 @@ checked as a non-superuser application role, with direct SQL."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -13,6 +12,8 @@ from sqlalchemy.exc import ProgrammingError
 
 from tests.support.backends import Backend
 from ultudy.db import Database
+from ultudy.db.models import OWNER_SCOPED_TABLES
+from ultudy.db.study import insert_document
 from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.only_backends("postgres")
 
 
 @pytest.fixture
-def app_role_url(backend: Backend) -> Iterator[str]:
+def app_role_url(backend: Backend) -> str:
     admin = create_engine(
         make_url(backend.database_url).set(drivername="postgresql+psycopg2"),
         isolation_level="AUTOCOMMIT",
@@ -30,14 +31,18 @@ def app_role_url(backend: Backend) -> Iterator[str]:
         exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE})
         if not exists.first():
             conn.execute(text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
-        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON jobs TO {APP_ROLE}"))
+        conn.execute(
+            text(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"
+            )
+        )
         is_super = conn.execute(
             text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = :r"),
             {"r": APP_ROLE},
         ).scalar_one()
         assert is_super is False
     admin.dispose()
-    yield (
+    return (
         make_url(backend.database_url).set(username=APP_ROLE).render_as_string(hide_password=False)
     )
 
@@ -75,3 +80,40 @@ async def test_app_role_sees_only_its_owner_rows(backend: Backend, app_role_url:
     finally:
         await db.dispose()
         await system.db.dispose()
+
+
+@pytest.mark.parametrize("table", OWNER_SCOPED_TABLES)
+async def test_every_owner_scoped_table_forces_its_policy(
+    backend: Backend, app_role_url: str, table: str
+) -> None:
+    db = Database(backend.database_url)
+    try:
+        async with db.engine.connect() as conn:
+            forced = await conn.execute(
+                text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = :t"),
+                {"t": table},
+            )
+            assert tuple(forced.one()) == (True, True)
+    finally:
+        await db.dispose()
+
+
+async def test_app_role_cannot_read_another_owners_documents(
+    backend: Backend, app_role_url: str
+) -> None:
+    system = Database(backend.database_url)
+    async with system.transaction(None) as conn:
+        await insert_document(conn, "bob", {"title": "Bob's notes", "filename": "b.pdf",
+                                            "storage_key": "k", "sha256": "", "page_count": 1,
+                                            "pages_without_text": []}, [])  # fmt: skip
+    await system.dispose()
+    db = Database(app_role_url)
+    try:
+        async with db.transaction("alice") as conn:
+            rows = (await conn.execute(text("SELECT title FROM documents"))).all()
+        async with db.transaction("bob") as conn:
+            bobs = (await conn.execute(text("SELECT title FROM documents"))).all()
+    finally:
+        await db.dispose()
+    assert rows == []
+    assert [r.title for r in bobs] == ["Bob's notes"]

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -33,12 +33,31 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
     cursor.close()
 
 
+def make_sync_sqlite_engine(url: str, *, busy_timeout_ms: int) -> Engine:
+    """A plain pysqlite engine on the same file (see `jobs.writer` for why)."""
+    engine = create_engine(url.replace("sqlite+aiosqlite://", "sqlite://", 1),
+                           connect_args={"timeout": busy_timeout_ms / 1000,
+                                         "check_same_thread": False},
+                           pool_reset_on_return=None)  # fmt: skip
+
+    def pragmas(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        _sqlite_pragmas(dbapi_conn, record)
+        dbapi_conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+
+    event.listen(engine, "connect", pragmas)
+    return engine
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # Every use is a `begin()` block that commits or rolls back, so the pool's extra
+        # rollback on check-in is a wasted thread hop.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)

@@ -6,6 +6,7 @@ endpoints read it, and a reconnecting client resumes from its `Last-Event-ID`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ultudy.jobs.batching import GroupCommit
 from ultudy.jobs.store import JobRecord
 
 logger = logging.getLogger(__name__)
@@ -31,28 +33,47 @@ def event_payload(kind: str, record: JobRecord) -> dict[str, Any]:
 
 
 class EventLog:
-    def __init__(self, redis: Redis, *, prefix: str, maxlen: int, ttl_s: int) -> None:
+    def __init__(
+        self, redis: Redis, *, prefix: str, maxlen: int, ttl_s: int, batched: bool = False
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.maxlen = maxlen
         self.ttl_s = ttl_s
+        # Concurrent publishes from one process share one pipeline round trip.
+        self._batch: GroupCommit[tuple[str, str], str] | None = (
+            GroupCommit(self._append_many, name="events") if batched else None
+        )
 
     def key(self, owner_id: str) -> str:
         return f"{self.prefix}:events:{owner_id}"
 
     async def publish(self, owner_id: str, kind: str, data: dict[str, Any]) -> str | None:
         """Append an event; a broker hiccup must not fail the job, so it is logged only."""
-        key = self.key(owner_id)
         payload = json.dumps({"type": kind, **data}, separators=(",", ":"), default=str)
+        if self._batch is not None:
+            # Not awaited: a job does not wait for its watchers. Order is kept by the queue.
+            self._batch.submit_nowait((owner_id, payload)).add_done_callback(_log_failure)
+            return None
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.xadd(key, {"d": payload}, maxlen=self.maxlen, approximate=True)
-                pipe.expire(key, self.ttl_s)
-                event_id, _ = await pipe.execute()
+            return (await self._append_many([(owner_id, payload)]))[0]
         except RedisError:
             logger.warning("could not publish %s for owner %s", kind, owner_id, exc_info=True)
             return None
-        return str(event_id)
+
+    async def _append_many(self, items: list[tuple[str, str]]) -> list[str]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for owner_id, payload in items:
+                key = self.key(owner_id)
+                pipe.xadd(key, {"d": payload}, maxlen=self.maxlen, approximate=True)
+                pipe.expire(key, self.ttl_s)
+            replies = await pipe.execute()
+        return [str(event_id) for event_id in replies[::2]]
+
+    async def drain(self) -> None:
+        """Wait until every queued event is written (at shutdown)."""
+        if self._batch is not None:
+            await self._batch.drain()
 
     async def publish_job(self, kind: str, record: JobRecord) -> str | None:
         return await self.publish(record.owner_id, kind, event_payload(kind, record))
@@ -70,3 +91,8 @@ class EventLog:
                 body = json.loads(fields["d"])
                 events.append(JobEvent(id=str(event_id), type=body.pop("type"), data=body))
         return events
+
+
+def _log_failure(future: asyncio.Future[str]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("could not publish an event", exc_info=future.exception())

@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from bullmq import Queue
 from redis.asyncio import Redis
 
 from ultudy.config import Settings
+from ultudy.db.types import utcnow
 from ultudy.jobs.states import QUEUE_NAMES, JobType
 from ultudy.jobs.store import JobRecord
 
 logger = logging.getLogger(__name__)
 
 COUNT_TYPES = ("waiting", "active", "completed", "failed", "delayed", "paused", "prioritized")
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnqueueOptions:
-    delay_ms: int = 0
-    priority: int = 0
 
 
 def connect_redis(url: str) -> Redis:
@@ -48,7 +42,7 @@ class JobQueues:
     def cancel_channel(self) -> str:
         return f"{self.prefix}:control:cancel"
 
-    def job_options(self, record: JobRecord, options: EnqueueOptions) -> dict[str, Any]:
+    def job_options(self, record: JobRecord) -> dict[str, Any]:
         s = self.settings
         opts: dict[str, Any] = {
             "jobId": str(record.id),
@@ -59,16 +53,21 @@ class JobQueues:
             },
             "removeOnFail": {"age": s.retention_failed_s},
         }  # fmt: skip
-        if options.delay_ms > 0:
-            opts["delay"] = options.delay_ms
-        if options.priority > 0:
-            opts["priority"] = options.priority
+        if record.run_at is not None:
+            # Recomputed at every (re-)add, so the reconciler keeps the original time.
+            delay_ms = int((record.run_at - utcnow()).total_seconds() * 1000)
+            if delay_ms > 0:
+                opts["delay"] = delay_ms
+        if record.priority > 0:
+            opts["priority"] = record.priority
         return opts
 
-    async def add(self, record: JobRecord, options: EnqueueOptions | None = None) -> None:
+    async def add(self, record: JobRecord) -> None:
         queue = self.queues[JobType(record.type).queue_name]
-        data = {"owner_id": record.owner_id}
-        await queue.add(record.type, data, self.job_options(record, options or EnqueueOptions()))
+        # The input travels with the delivery so a worker can start without reading SQL.
+        data = {"owner_id": record.owner_id, "input": record.input_data,
+                "attempts_before": record.attempts}  # fmt: skip
+        await queue.add(record.type, data, self.job_options(record))
 
     async def state(self, job_type: JobType, job_id: str) -> str:
         """BullMQ's view: waiting, active, delayed, prioritized, completed, failed... or unknown."""

@@ -12,13 +12,16 @@ import logging
 
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
-from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.states import ACTIVE, JobStatus, JobType
 from ultudy.jobs.store import JobRecord, JobStore
 
 logger = logging.getLogger(__name__)
 
 LIVE_STATES = frozenset({"waiting", "active", "delayed", "prioritized", "paused", "wait",
                          "waiting-children"})  # fmt: skip
+# A sync request runs its job inline; one still unfinished after this died with its API.
+INLINE_ABANDONED_AFTER_S = 3600
+INLINE_ABANDONED_MESSAGE = "The server stopped while running this job; please submit it again."
 STALLED_OUT_MESSAGE = ("The job was interrupted too many times (its worker stopped "
                        "responding) and was given up.")  # fmt: skip
 
@@ -34,13 +37,24 @@ class Reconciler:
         fixed = 0
         for record in await self.store.unfinished(older_than_s=min_age_s):
             fixed += await self._reconcile(record)
+        for record in await self.store.unfinished(
+            older_than_s=INLINE_ABANDONED_AFTER_S, inline=True
+        ):
+            failed = await self.store.fail(record.id, INLINE_ABANDONED_MESSAGE, owner_id=None)
+            if failed is not None:
+                await self.events.publish_job("job.failed", failed)
         if fixed:
             logger.warning("reconciler re-enqueued %d job(s) missing from the broker", fixed)
         return fixed
 
-    async def _reconcile(self, record: JobRecord) -> int:
-        state = await self.queues.state(JobType(record.type), str(record.id))
+    async def _reconcile(self, stale: JobRecord) -> int:
+        state = await self.queues.state(JobType(stale.type), str(stale.id))
         if state in LIVE_STATES:
+            return 0
+        # Read the row again *after* the broker: the job may have run to its end between
+        # the two reads, and acting on the older row would run it twice.
+        record = await self.store.get(stale.id, owner_id=None)
+        if record is None or record.status not in ACTIVE:
             return 0
         if state == "failed":
             failed = await self.store.fail(record.id, STALLED_OUT_MESSAGE, owner_id=None)

@@ -1,17 +1,24 @@
-"""Runs one job: the bridge between a BullMQ delivery and the SQL row's lifecycle."""
+"""Runs one job: the bridge between a delivery (BullMQ, or an inline sync request) and the
+SQL row's lifecycle. The processor gets its input from the delivery, so in the worker it
+starts at once while the row's `processing` write is group-committed a moment later."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
+from ultudy.db.types import utcnow
 from ultudy.errors import JobCancelledError, UltudyError
 from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled, Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.policy import ProgressThrottle, backoff_delay_ms
-from ultudy.jobs.states import JobType
-from ultudy.jobs.store import JobRecord, JobStore
+from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.store import JobRecord
+from ultudy.jobs.writer import BatchedWriter, DirectWriter
 from ultudy.logs import current_job_id
 
 logger = logging.getLogger(__name__)
@@ -21,103 +28,129 @@ class ExpectedFailure(Exception):
     """Raised to the queue when the job must not be retried (bad input, cancelled)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    job_id: uuid.UUID
+    owner_id: str
+    type: JobType
+    input_data: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    will_retry: bool = False
+
+
+class StartAwareSignal:
+    """Cancelled when the queue says so, or when the row turned out not to be runnable."""
+
+    def __init__(self, outer: CancelSignal, started: Awaitable[Any]) -> None:
+        self.outer = outer
+        self.started = started
+
+    @property
+    def aborted(self) -> bool:
+        if self.outer.aborted:
+            return True
+        started = self.started
+        if not isinstance(started, asyncio.Future) or not started.done():
+            return False
+        # A failed start write is not a cancellation: the final write fails too, and retries.
+        return started.exception() is None and started.result() is None
+
+
 class JobRunner:
     def __init__(
-        self, services: Services, store: JobStore, events: EventLog, registry: Registry
+        self,
+        services: Services,
+        writer: DirectWriter,
+        events: EventLog,
+        registry: Registry,
     ) -> None:
         self.services = services
-        self.store = store
+        self.writer = writer
         self.events = events
         self.registry = registry
         self.progress_interval_s = services.settings.progress_interval_ms / 1000
 
-    async def run(
-        self,
-        job_id: uuid.UUID,
-        owner_id: str,
-        *,
-        will_retry: bool = False,
-        signal: CancelSignal | None = None,
-    ) -> JobRecord | None:
+    async def run(self, job: Delivery, *, signal: CancelSignal | None = None) -> JobRecord | None:
         """Run the job if its row lets us; None when it was already finished or cancelled.
 
         Raises ExpectedFailure for a failure that must not be retried, and re-raises an
         unexpected error (after recording it) so the queue can retry it.
         """
-        current_job_id.set(str(job_id))
-        record = await self.store.start(job_id, owner_id=owner_id)
-        if record is None:
-            logger.info("job %s: row is not runnable (finished or cancelled); skipping", job_id)
+        current_job_id.set(str(job.job_id))
+        started = self.writer.start(job.job_id, job.owner_id)
+        if not isinstance(self.writer, BatchedWriter) and await started is None:
+            logger.info("row is not runnable (finished or cancelled); skipping")
             return None
-        await self.events.publish_job("job.processing", record)
-        context = self._context(record, signal or NeverCancelled())
+        await self._publish(job, "job.processing", 0, None)
+        context = self._context(job, StartAwareSignal(signal or NeverCancelled(), started))
         try:
-            processor = self.registry[JobType(record.type)]
-            result = await processor(context, record.input_data)
+            result = await self.registry[job.type](context, job.input_data)
         except JobCancelledError as exc:
-            await self._finish_cancelled(record)
+            await self._finish(job, JobStatus.CANCELLED, "job.cancelled", "Cancelled")
             raise ExpectedFailure("cancelled") from exc
         except UltudyError as exc:
-            await self._finish_failed(record, exc.message)
+            await self._finish(job, JobStatus.FAILED, "job.failed", exc.message)
             raise ExpectedFailure(exc.message) from exc
         except Exception:
-            logger.exception("job %s (%s) raised unexpectedly", job_id, record.type)
-            await self._record_unexpected(record, will_retry=will_retry)
+            logger.exception("job %s (%s) raised unexpectedly", job.job_id, job.type)
+            await self._record_unexpected(job)
             raise
-        return await self._finish_completed(record, result)
+        # Not awaiting `started` first: the writer keeps the order, so the completion can
+        # share the start's transaction, and it finds no `processing` row if the start did
+        # not apply (cancelled or finished meanwhile).
+        return await self._complete(job, result)
 
-    def _context(self, record: JobRecord, signal: CancelSignal) -> JobContext:
+    def _context(self, job: Delivery, signal: CancelSignal) -> JobContext:
         throttle = ProgressThrottle(interval_s=self.progress_interval_s)
         throttle.started()
 
         async def sink(progress: int, message: str | None) -> None:
             if throttle.should_write():
-                await self.store.set_progress(
-                    record.id, progress, message, owner_id=record.owner_id
-                )
-            await self.events.publish(
-                record.owner_id,
-                "job.progress",
-                {"job": {"id": str(record.id), "type": record.type, "status": "processing",
-                         "progress": progress, "progress_message": message}},
-            )  # fmt: skip
+                await self.writer.progress(job.job_id, job.owner_id, progress, message)
+            await self._publish(job, "job.progress", progress, message)
 
         return JobContext(
-            job_id=record.id, owner_id=record.owner_id, type=JobType(record.type),
-            attempt=record.attempts, services=self.services, sink=sink, signal=signal,
+            job_id=job.job_id, owner_id=job.owner_id, type=job.type, attempt=job.attempt,
+            services=self.services, sink=sink, signal=signal,
         )  # fmt: skip
 
-    async def _finish_completed(self, record: JobRecord, result: Any) -> JobRecord | None:
-        done = await self.store.complete(record.id, dict(result), owner_id=record.owner_id)
+    async def _publish(self, job: Delivery, kind: str, progress: int, message: str | None) -> None:
+        await self.events.publish(
+            job.owner_id, kind,
+            {"job": {"id": str(job.job_id), "type": job.type.value, "status": "processing",
+                     "progress": progress, "progress_message": message,
+                     "attempts": job.attempt}},
+        )  # fmt: skip
+
+    async def _complete(self, job: Delivery, result: Any) -> JobRecord | None:
+        done = await self.writer.complete(job.job_id, job.owner_id, dict(result))
         if done is None:
-            logger.info("job %s finished after it was cancelled; result dropped", record.id)
+            logger.info("finished after it was cancelled; result dropped")
             return None
         await self.events.publish_job("job.completed", done)
-        logger.info("job %s completed", record.id)
         return done
 
-    async def _finish_failed(self, record: JobRecord, message: str) -> None:
-        failed = await self.store.fail(record.id, message, owner_id=record.owner_id)
-        if failed is not None:
-            await self.events.publish_job("job.failed", failed)
-        logger.info("job %s failed: %s", record.id, message)
+    async def _finish(self, job: Delivery, target: JobStatus, kind: str, message: str) -> None:
+        values = {"error_message": message, "completed_at": utcnow()}
+        record = await self.writer.transition(job.job_id, job.owner_id, target, values)
+        if record is not None:
+            await self.events.publish_job(kind, record)
+        logger.info("job %s: %s", target.value, message)
 
-    async def _finish_cancelled(self, record: JobRecord) -> None:
-        cancelled = await self.store.cancel(record.id, owner_id=record.owner_id)
-        if cancelled is not None:
-            await self.events.publish_job("job.cancelled", cancelled)
-        logger.info("job %s stopped: cancelled", record.id)
-
-    async def _record_unexpected(self, record: JobRecord, *, will_retry: bool) -> None:
-        attempt, total = record.attempts, record.max_attempts
-        if will_retry:
+    async def _record_unexpected(self, job: Delivery) -> None:
+        attempt, total = job.attempt, job.max_attempts
+        if job.will_retry:
             delay_s = backoff_delay_ms(attempt, base_ms=self.services.settings.backoff_ms) / 1000
             message = (f"Attempt {attempt} of {total} hit an internal error; "
                        f"retrying in {delay_s:g} s")  # fmt: skip
-            requeued = await self.store.requeue(record.id, message, owner_id=record.owner_id)
-            if requeued is not None:
-                await self.events.publish_job("job.retrying", requeued)
+            values = {"progress_message": message, "error_message": message}
+            record = await self.writer.transition(
+                job.job_id, job.owner_id, JobStatus.PENDING, values
+            )
+            if record is not None:
+                await self.events.publish_job("job.retrying", record)
             return
         message = (f"The job failed after {attempt} attempt{'s' if attempt > 1 else ''} "
-                   f"because of an internal error (reference: job {record.id}).")  # fmt: skip
-        await self._finish_failed(record, message)
+                   f"because of an internal error (reference: job {job.job_id}).")  # fmt: skip
+        await self._finish(job, JobStatus.FAILED, "job.failed", message)

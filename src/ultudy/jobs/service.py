@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from ultudy.errors import NotFoundError, UltudyError
+from ultudy.db.types import utcnow
+from ultudy.errors import JobInputError, NotFoundError, UltudyError
 from ultudy.jobs.events import EventLog
-from ultudy.jobs.queue import EnqueueOptions, JobQueues
+from ultudy.jobs.queue import JobQueues
+from ultudy.jobs.runner import Delivery, ExpectedFailure, JobRunner
 from ultudy.jobs.states import JobStatus, JobType
-from ultudy.jobs.store import JobPage, JobRecord, JobStore
+from ultudy.jobs.store import JobPage, JobRecord, JobStore, new_job
+from ultudy.jobs.writer import DirectWriter
 
 logger = logging.getLogger(__name__)
 
@@ -22,28 +26,63 @@ class JobStateError(UltudyError):
 
 
 class JobService:
-    def __init__(self, store: JobStore, queues: JobQueues, events: EventLog) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        queues: JobQueues,
+        events: EventLog,
+        runner: JobRunner,
+        *,
+        creator: DirectWriter | None = None,
+    ) -> None:
         self.store = store
         self.queues = queues
         self.events = events
+        self.runner = runner
+        # Group-committed inserts when given a BatchedWriter: concurrent requests share one.
+        self.creator = creator or DirectWriter(store)
+
+    async def run_inline(
+        self, owner_id: str, job_type: JobType, input_data: dict[str, Any]
+    ) -> JobRecord:
+        """The sync endpoints: the same processor and the same row, run in this process,
+        so they keep working with no worker. Raises the job's user-facing error."""
+        record = await self.store.create(
+            owner_id=owner_id, type=job_type, input_data=input_data, max_attempts=1, inline=True
+        )
+        await self.events.publish_job("job.created", record)
+        delivery = Delivery(job_id=record.id, owner_id=owner_id, type=job_type,
+                            input_data=input_data, attempt=1, max_attempts=1)  # fmt: skip
+        try:
+            done = await self.runner.run(delivery)
+        except ExpectedFailure as exc:
+            raise JobInputError(str(exc)) from exc
+        if done is None:
+            raise JobStateError("The job was cancelled")
+        return done
 
     async def submit(
         self,
         owner_id: str,
         job_type: JobType,
         input_data: dict[str, Any],
-        options: EnqueueOptions | None = None,
+        *,
+        priority: int = 0,
+        delay_s: float = 0,
     ) -> JobRecord:
         """Insert the row, commit, then enqueue. If the enqueue fails the row stays pending
         and the worker's reconciler enqueues it later: an accepted job is never lost."""
-        record = await self.store.create(
+        record = new_job(
             owner_id=owner_id,
             type=job_type,
             input_data=input_data,
             max_attempts=self.queues.settings.max_attempts,
+            priority=priority,
+            run_at=utcnow() + timedelta(seconds=delay_s) if delay_s > 0 else None,
         )
+        await self.creator.create(record)
         try:
-            await self.queues.add(record, options)
+            await self.queues.add(record)
         except (RedisError, OSError):
             logger.warning("enqueue of job %s failed; the reconciler will retry", record.id)
         await self.events.publish_job("job.created", record)
@@ -80,4 +119,5 @@ class JobService:
             raise JobStateError(
                 f"Job is {current.status}; only a failed or cancelled job can be retried"
             )
-        return await self.submit(current.owner_id, JobType(current.type), current.input_data)
+        return await self.submit(current.owner_id, JobType(current.type), current.input_data,
+                                 priority=current.priority)  # fmt: skip

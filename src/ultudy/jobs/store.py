@@ -4,12 +4,13 @@ state machine in SQL, so two processes racing on one job cannot both win."""
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import JSON, Uuid, and_, bindparam, case, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ultudy.db import Database
@@ -36,11 +37,15 @@ class JobRecord:
     started_at: datetime | None
     completed_at: datetime | None
     updated_at: datetime
+    inline: bool = False
+    priority: int = 0
+    run_at: datetime | None = None
 
     def to_public(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Shallow on purpose: asdict() deep-copies the JSON columns, on the hot path.
+        data = row_values(self)
         data["id"] = str(self.id)
-        for key in ("created_at", "started_at", "completed_at", "updated_at"):
+        for key in ("created_at", "started_at", "completed_at", "updated_at", "run_at"):
             value = data[key]
             data[key] = value.isoformat().replace("+00:00", "Z") if value else None
         return data
@@ -70,22 +75,136 @@ def _record(row: Any) -> JobRecord:
     return JobRecord(**row._mapping)
 
 
+StartItem = tuple[uuid.UUID, str]
+CompleteItem = tuple[uuid.UUID, str, dict[str, Any]]
+
+
+def new_job(
+    *, owner_id: str, type: JobType, input_data: dict[str, Any], max_attempts: int,
+    inline: bool = False, priority: int = 0, run_at: datetime | None = None,
+) -> JobRecord:  # fmt: skip
+    """A pending job, all values made here (no database default), so no read-back is needed."""
+    now = utcnow()
+    return JobRecord(
+        id=uuid.uuid4(), owner_id=owner_id, type=type.value, status=JobStatus.PENDING.value,
+        progress=0, progress_message=None, input_data=input_data, result_data=None,
+        error_message=None, attempts=0, max_attempts=max_attempts, created_at=now,
+        started_at=None, completed_at=None, updated_at=now, inline=inline, priority=priority,
+        run_at=run_at,
+    )  # fmt: skip
+
+
+def row_values(record: JobRecord) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _start_values() -> dict[str, Any]:
+    return {"started_at": utcnow(), "attempts": jobs.c.attempts + 1, "progress": 0,
+            "error_message": None}  # fmt: skip
+
+
+def _complete_values() -> dict[str, Any]:
+    return {"progress": 100, "progress_message": "Done", "completed_at": utcnow(),
+            "error_message": None}  # fmt: skip
+
+
+def _sources(target: JobStatus) -> list[str]:
+    return [s.value for s in ALLOWED_FROM[target]]
+
+
+def transition_statement(
+    job_id: uuid.UUID, target: JobStatus, values: dict[str, Any], owner_id: str | None
+) -> Any:
+    """Move one job to `target` if the state machine allows it (RETURNING the row)."""
+    query = (
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status.in_(_sources(target)))
+        .values(status=target.value, updated_at=utcnow(), **values)
+        .returning(jobs)
+    )
+    return query if owner_id is None else query.where(jobs.c.owner_id == owner_id)
+
+
+@functools.cache
+def _start_many_statement() -> Any:
+    return (
+        update(jobs)
+        .where(tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
+               jobs.c.status.in_(_sources(JobStatus.PROCESSING)))
+        .values(status=JobStatus.PROCESSING.value, updated_at=bindparam("now"),
+                started_at=bindparam("now"), attempts=jobs.c.attempts + 1, progress=0,
+                error_message=None)
+        .returning(jobs.c.id, jobs.c.owner_id, jobs.c.attempts)
+    )  # fmt: skip
+
+
+def start_many_statement(items: list[StartItem]) -> tuple[Any, dict[str, Any]]:
+    """Many starts in one statement (the worker's group commit); built once, bound each time."""
+    return _start_many_statement(), {"keys": items, "now": utcnow()}
+
+
+@functools.lru_cache(maxsize=64)
+def _complete_many_statement(size: int) -> Any:
+    # One statement shape per batch size: compiled once, then only bound.
+    results = {bindparam(f"i{n}", type_=Uuid()): bindparam(f"r{n}", type_=JSON())
+               for n in range(size)}  # fmt: skip
+    return (
+        update(jobs)
+        .where(tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
+               jobs.c.status.in_(_sources(JobStatus.COMPLETED)))
+        .values(status=JobStatus.COMPLETED.value, updated_at=bindparam("now"),
+                completed_at=bindparam("now"), progress=100, progress_message="Done",
+                error_message=None, result_data=case(
+                    *[(jobs.c.id == i, r) for i, r in results.items()]))
+        .returning(jobs)
+    )  # fmt: skip
+
+
+def complete_many_statement(items: list[CompleteItem]) -> tuple[Any, dict[str, Any]]:
+    """Many completions in one statement, each with its own result."""
+    params: dict[str, Any] = {"keys": [(i, o) for i, o, _ in items], "now": utcnow()}
+    for n, (job_id, _, result) in enumerate(items):
+        params[f"i{n}"] = job_id
+        params[f"r{n}"] = result
+    return _complete_many_statement(len(items)), params
+
+
+def progress_statement(job_id: uuid.UUID, progress: int, message: str | None) -> Any:
+    return (
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING.value)
+        .values(progress=progress, progress_message=message, updated_at=utcnow())
+    )
+
+
+def claim_rows(rows: Any, keys: list[tuple[uuid.UUID, str]], *, full: bool) -> list[Any]:
+    """Each updated row goes to the first request for it; a repeat in the batch gets None,
+    exactly as if it had run after the first. `full` rows become JobRecords."""
+    by_key = {(row.id, row.owner_id): _record(row) if full else row for row in rows}
+    return [by_key.pop(key, None) for key in keys]
+
+
 class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def create(
-        self, *, owner_id: str, type: JobType, input_data: dict[str, Any], max_attempts: int
+        self,
+        *,
+        owner_id: str,
+        type: JobType,
+        input_data: dict[str, Any],
+        max_attempts: int,
+        inline: bool = False,
+        priority: int = 0,
+        run_at: datetime | None = None,
     ) -> JobRecord:
-        now = utcnow()
-        values = {
-            "id": uuid.uuid4(), "owner_id": owner_id, "type": type.value,
-            "status": JobStatus.PENDING.value, "progress": 0, "input_data": input_data,
-            "attempts": 0, "max_attempts": max_attempts, "created_at": now, "updated_at": now,
-        }  # fmt: skip
+        record = new_job(owner_id=owner_id, type=type, input_data=input_data,
+                         max_attempts=max_attempts, inline=inline, priority=priority,
+                         run_at=run_at)  # fmt: skip
         async with self.db.transaction(owner_id) as conn:
-            row = (await conn.execute(insert(jobs).values(values).returning(jobs))).one()
-        return _record(row)
+            await conn.execute(insert(jobs), [row_values(record)])
+        return record
 
     async def get(self, job_id: uuid.UUID, *, owner_id: str | None) -> JobRecord | None:
         query = select(jobs).where(jobs.c.id == job_id)
@@ -125,7 +244,7 @@ class JobStore:
         rows = rows[:limit]
         return JobPage(jobs=rows, next_cursor=encode_cursor(rows[-1]) if more else None)
 
-    async def _transition(
+    async def transition_in(
         self,
         conn: AsyncConnection,
         job_id: uuid.UUID,
@@ -134,16 +253,7 @@ class JobStore:
         *,
         owner_id: str | None,
     ) -> JobRecord | None:
-        sources = [s.value for s in ALLOWED_FROM[target]]
-        query = (
-            update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status.in_(sources))
-            .values(status=target.value, updated_at=utcnow(), **values)
-            .returning(jobs)
-        )
-        if owner_id is not None:
-            query = query.where(jobs.c.owner_id == owner_id)
-        row = (await conn.execute(query)).one_or_none()
+        row = (await conn.execute(transition_statement(job_id, target, values, owner_id))).first()
         return _record(row) if row else None
 
     async def transition(
@@ -156,33 +266,26 @@ class JobStore:
     ) -> JobRecord | None:
         """Move the job to `target` if the state machine allows it; None when it did not."""
         async with self.db.transaction(owner_id) as conn:
-            return await self._transition(conn, job_id, target, values, owner_id=owner_id)
+            return await self.transition_in(conn, job_id, target, values, owner_id=owner_id)
 
-    async def start(self, job_id: uuid.UUID, *, owner_id: str | None) -> JobRecord | None:
-        now = utcnow()
-        return await self.transition(
-            job_id, JobStatus.PROCESSING, owner_id=owner_id, started_at=now,
-            attempts=jobs.c.attempts + 1, progress=0, error_message=None,
-        )  # fmt: skip
+    async def start(self, job_id: uuid.UUID, *, owner_id: str) -> JobRecord | None:
+        """pending (or processing, after a stall) -> processing; None if not runnable."""
+        return await self.transition(job_id, JobStatus.PROCESSING, owner_id=owner_id,
+                                     **_start_values())  # fmt: skip
 
     async def set_progress(
         self, job_id: uuid.UUID, progress: int, message: str | None, *, owner_id: str | None
     ) -> bool:
-        query = (
-            update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING.value)
-            .values(progress=progress, progress_message=message, updated_at=utcnow())
-        )
         async with self.db.transaction(owner_id) as conn:
-            result = await conn.execute(query)
+            result = await conn.execute(progress_statement(job_id, progress, message))
         return bool(result.rowcount)
 
     async def complete(
-        self, job_id: uuid.UUID, result: dict[str, Any], *, owner_id: str | None
+        self, job_id: uuid.UUID, result: dict[str, Any], *, owner_id: str
     ) -> JobRecord | None:
         return await self.transition(
-            job_id, JobStatus.COMPLETED, owner_id=owner_id, result_data=result, progress=100,
-            progress_message="Done", completed_at=utcnow(), error_message=None,
+            job_id, JobStatus.COMPLETED, owner_id=owner_id, result_data=result,
+            **_complete_values(),
         )  # fmt: skip
 
     async def fail(
@@ -208,14 +311,18 @@ class JobStore:
             error_message=message,
         )  # fmt: skip
 
-    async def unfinished(self, *, older_than_s: float, limit: int = 500) -> list[JobRecord]:
-        """Cross-owner: rows still pending or processing, not touched for a while."""
+    async def unfinished(
+        self, *, older_than_s: float, inline: bool = False, limit: int = 500
+    ) -> list[JobRecord]:
+        """Cross-owner: queued (or, with `inline`, sync) rows still pending or processing,
+        not touched for `older_than_s`."""
         cutoff = utcnow() - timedelta(seconds=older_than_s)
         query = (
             select(jobs)
             .where(
                 jobs.c.status.in_([JobStatus.PENDING.value, JobStatus.PROCESSING.value]),
                 jobs.c.updated_at <= cutoff,
+                jobs.c.inline.is_(inline),
             )
             .order_by(jobs.c.updated_at)
             .limit(limit)

@@ -25,9 +25,10 @@ from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.reconciler import Reconciler
-from ultudy.jobs.runner import ExpectedFailure, JobRunner
-from ultudy.jobs.states import QUEUE_NAMES
+from ultudy.jobs.runner import Delivery, ExpectedFailure, JobRunner
+from ultudy.jobs.states import QUEUE_NAMES, JobType
 from ultudy.jobs.store import JobStore
+from ultudy.jobs.writer import BatchedWriter
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,10 @@ class WorkerProcess:
         self.store = JobStore(self.db)
         self.events = EventLog(self.queues.redis, prefix=settings.redis_prefix,
                                maxlen=settings.event_stream_maxlen,
-                               ttl_s=settings.event_stream_ttl_s)  # fmt: skip
+                               ttl_s=settings.event_stream_ttl_s, batched=True)  # fmt: skip
         self.services = Services(settings=settings, db=self.db)
-        self.runner = JobRunner(self.services, self.store, self.events, registry)
+        self.writer = BatchedWriter(self.store)
+        self.runner = JobRunner(self.services, self.writer, self.events, registry)
         self.reconciler = Reconciler(self.store, self.queues, self.events)
         self.workers: dict[str, BullWorker] = {}
         self.stop_event = asyncio.Event()
@@ -80,13 +82,15 @@ class WorkerProcess:
         return BullWorker(name, self._process, self._bull_options(name))
 
     async def _process(self, job: Any, _token: str, signal: Any) -> dict[str, Any]:
-        job_id = uuid.UUID(job.id)
         attempts = int(job.opts.get("attempts") or 1)
-        will_retry = job.attemptsMade + 1 < attempts
+        before = int(job.data.get("attempts_before", 0))
+        delivery = Delivery(
+            job_id=uuid.UUID(job.id), owner_id=job.data["owner_id"], type=JobType(job.name),
+            input_data=job.data.get("input") or {}, attempt=before + max(job.attemptsStarted, 1),
+            max_attempts=before + attempts, will_retry=job.attemptsMade + 1 < attempts,
+        )  # fmt: skip
         try:
-            record = await self.runner.run(
-                job_id, job.data["owner_id"], will_retry=will_retry, signal=signal
-            )
+            record = await self.runner.run(delivery, signal=signal)
         except ExpectedFailure as exc:
             raise UnrecoverableError(str(exc)) from exc
         # The result lives in SQL; Redis keeps only the outcome.
@@ -174,6 +178,8 @@ class WorkerProcess:
         for task in [*helpers, *loops]:
             task.cancel()
         await asyncio.gather(*helpers, *loops, *closing, return_exceptions=True)
+        await self.events.drain()
+        self.writer.close()
         await self.queues.close()
         await self.db.dispose()
         logger.info("worker stopped")
