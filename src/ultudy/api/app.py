@@ -6,12 +6,24 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from ultudy import __version__
-from ultudy.api.routes import admin, events, pages, session
+from ultudy.api.routes import (
+    admin,
+    check_ins,
+    documents,
+    events,
+    lessons,
+    mastery,
+    metrics,
+    pages,
+    session,
+    uploads,
+)
 from ultudy.api.routes import jobs as jobs_routes
 from ultudy.api.state import AppState
 from ultudy.config import Settings
@@ -22,8 +34,10 @@ from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.processors import load_registry
 from ultudy.jobs.queue import JobQueues
+from ultudy.jobs.runner import JobRunner
 from ultudy.jobs.service import JobService, JobStateError
 from ultudy.jobs.store import JobStore
+from ultudy.jobs.writer import BatchedWriter, DirectWriter
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +61,20 @@ async def build_state(settings: Settings, registry: Registry | None = None) -> A
         ttl_s=settings.event_stream_ttl_s,
     )
     services = Services(settings=settings, db=db)
+    store = JobStore(db)
+    registry = registry if registry is not None else load_registry(settings.processors)
+    runner = JobRunner(services, DirectWriter(store), events, registry)
     return AppState(
         settings=settings, db=db, queues=queues, events=events,
-        jobs=JobService(JobStore(db), queues, events), services=services,
-        registry=registry if registry is not None else load_registry(settings.processors),
-        embedded=embedded,
+        jobs=JobService(store, queues, events, runner, creator=BatchedWriter(store, linger_s=0)),
+        services=services,
+        registry=registry, embedded=embedded,
     )  # fmt: skip
 
 
 async def close_state(state: AppState) -> None:
+    await state.events.drain()
+    state.jobs.creator.close()
     await state.queues.close()
     await state.db.dispose()
     if state.embedded is not None:
@@ -87,6 +106,15 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
     app = FastAPI(title="Ultudy Jobs", version=__version__, lifespan=lifespan)
 
+    @app.middleware("http")
+    async def _refuse_oversized_uploads(request: Request, call_next: Any) -> Any:
+        if request.url.path.startswith("/upload/") and uploads.declared_too_large(
+            request.app.state.ultudy, request.headers.get("content-length")
+        ):
+            return JSONResponse({"detail": uploads.too_large(request.app.state.ultudy).detail},
+                                status_code=413)  # fmt: skip
+        return await call_next(request)
+
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
         code = next((c for kind, c in ERROR_STATUS if isinstance(exc, kind)), 400)
@@ -95,7 +123,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     # events first: `/jobs/events` must win over `/jobs/{job_id}`.
     app.include_router(events.router)
     app.include_router(jobs_routes.router)
-    app.include_router(session.router)
+    for router in (uploads.router, documents.router, lessons.router, check_ins.router,
+                   mastery.router, session.router, metrics.router):  # fmt: skip
+        app.include_router(router)
     app.include_router(admin.router)
     app.include_router(pages.router)
     return app

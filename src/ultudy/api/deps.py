@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Cookie, Depends, Header, HTTPException, Request, status
+from fastapi import Cookie, Depends, Header, HTTPException, Query, Request, status
 
 from ultudy.api.auth import AuthError, Identity, identify
 from ultudy.api.state import AppState
@@ -61,3 +62,25 @@ def get_jobs(state: State) -> JobService:
 
 
 Jobs = Annotated[JobService, Depends(get_jobs)]
+
+
+MAX_DELAY_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scheduling:
+    priority: int
+    delay_s: float
+
+
+def get_scheduling(
+    priority: Annotated[int, Query(ge=0, le=10, description=(
+        "0 (default) runs first; 1-10 mark background work, taken only when no "
+        "default-priority job waits, 1 before 10"))] = 0,
+    delay_s: Annotated[float, Query(ge=0, le=MAX_DELAY_S, description=(
+        "run no earlier than this many seconds from now (at most 7 days)"))] = 0,
+) -> Scheduling:  # fmt: skip
+    return Scheduling(priority=priority, delay_s=delay_s)
+
+
+Schedule = Annotated[Scheduling, Depends(get_scheduling)]

@@ -27,6 +27,9 @@ class JobOut(BaseModel):
     started_at: str | None
     completed_at: str | None
     updated_at: str
+    inline: bool
+    priority: int
+    run_at: str | None
 
     @classmethod
     def of(cls, record: JobRecord) -> JobOut:

@@ -6,13 +6,27 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)  # fmt: skip
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ultudy.db.types import UTCDateTime, utcnow
 
 # Tables holding one owner's data; on PostgreSQL each has a FORCE row-level security policy.
-OWNER_SCOPED_TABLES = ("jobs",)
+OWNER_SCOPED_TABLES = (
+    "jobs", "documents", "sections", "lessons", "concepts", "questions", "concept_mastery",
+    "check_ins",
+)  # fmt: skip
 
 
 class Base(DeclarativeBase):
@@ -41,8 +55,121 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Run inline by a sync endpoint in the API process: never enqueued, so the reconciler
+    # leaves it alone unless it has been stuck far longer than any request can last.
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 0 = normal; 1-10 = background work, taken only when no normal job waits (1 first).
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    run_at: Mapped[datetime | None]  # delayed job: not before this time
+
+
+def _fk(target: str) -> Any:
+    return mapped_column(ForeignKey(target, ondelete="CASCADE"), index=True)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_owner_created", "owner_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)
+    storage_key: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    page_count: Mapped[int] = mapped_column(Integer)
+    pages_without_text: Mapped[list[int]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Section(Base):
+    __tablename__ = "sections"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    document_id: Mapped[uuid.UUID] = _fk("documents.id")
+    owner_id: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    level: Mapped[int] = mapped_column(Integer)
+    page_start: Mapped[int] = mapped_column(Integer)
+    page_end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    char_count: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Lesson(Base):
+    __tablename__ = "lessons"
+    __table_args__ = (UniqueConstraint("section_id", "content_hash", "engine"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    section_id: Mapped[uuid.UUID] = _fk("sections.id")
+    owner_id: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Concept(Base):
+    __tablename__ = "concepts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    lesson_id: Mapped[uuid.UUID] = _fk("lessons.id")
+    owner_id: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text)
+
+
+class Question(Base):
+    """A check-in question; the answer key (answer_index, reference_answer) stays here."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    lesson_id: Mapped[uuid.UUID] = _fk("lessons.id")
+    concept_id: Mapped[uuid.UUID] = _fk("concepts.id")
+    owner_id: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(10))
+    prompt: Mapped[str] = mapped_column(Text)
+    choices: Mapped[list[str]] = mapped_column(JSON)
+    answer_index: Mapped[int | None] = mapped_column(Integer)
+    reference_answer: Mapped[str | None] = mapped_column(Text)
+
+
+class ConceptMastery(Base):
+    __tablename__ = "concept_mastery"
+
+    owner_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    concept_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("concepts.id", ondelete="CASCADE"), primary_key=True
+    )
+    p_known: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CheckIn(Base):
+    __tablename__ = "check_ins"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    lesson_id: Mapped[uuid.UUID] = _fk("lessons.id")
+    owner_id: Mapped[str] = mapped_column(String(200))
+    answers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 jobs: Table = Job.__table__  # type: ignore[assignment]
 
-__all__ = ["OWNER_SCOPED_TABLES", "Base", "Job", "jobs"]
+documents: Table = Document.__table__  # type: ignore[assignment]
+sections: Table = Section.__table__  # type: ignore[assignment]
+lessons: Table = Lesson.__table__  # type: ignore[assignment]
+concepts: Table = Concept.__table__  # type: ignore[assignment]
+questions: Table = Question.__table__  # type: ignore[assignment]
+concept_mastery: Table = ConceptMastery.__table__  # type: ignore[assignment]
+check_ins: Table = CheckIn.__table__  # type: ignore[assignment]

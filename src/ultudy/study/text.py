@@ -15,13 +15,14 @@ from collections import Counter
 
 STOPWORDS: frozenset[str] = frozenset(
     """
-    a about above after again against all almost also although am among an and another any
-    anyone anything are around as at be became because become becomes been before being
-    below between both but by can cannot could did do does doing done down during each
-    either else enough etc even ever every few for from further had has have having he her
-    here hers herself him himself his how however i if in into is it its itself just least
-    less many may me might more most much must my myself neither no nor not now of off often
-    on once one only onto or other others otherwise our ours ourselves out over own per
+    a about above across after again against all almost along also although am among an and
+    another any anyone anything are around as at be became because become becomes been
+    before being below beside besides between beyond both but by can cannot could despite
+    did do does doing done down during each either else enough etc even ever every few for
+    from further had has have having he her here hers herself him himself his how however i
+    if in including into is it its itself just least less like many may me might more most
+    much must my myself neither no nor not now of off often on once one only onto or other
+    others otherwise our ours ourselves out over own per
     perhaps quite rather same several shall she should since so some such than that the
     their theirs them themselves then there therefore these they this those though through
     thus to too toward towards under unless until up upon us use used uses using very via
@@ -40,7 +41,7 @@ ABBREVIATIONS: frozenset[str] = frozenset(
 """Words that, followed by a period, do not end a sentence."""
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['’.\-_][^\W_]+)*")
-_SOFT_HYPHENS_RE = re.compile("[\ufffe\u00ad]\\s*")
+_SOFT_HYPHENS_RE = re.compile(r"(\w?)[\ufffe\u00ad]\s*(\w?)")
 _HYPHEN_BREAK_RE = re.compile(r"([^\W\d_]+)-\n\s*([^\W\d_]+)")
 _URL_PAREN_RE = re.compile(r"\s*\(\s*(?:see\s+)?(?:https?|ftp)://[^()]*\)")
 _PAGE_NUMBER_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s+of\s+\d{1,4})?\s*$", re.IGNORECASE)
@@ -102,8 +103,13 @@ def drop_running_headers(text: str) -> str:
     return "\n".join(kept)
 
 
+def _soft_hyphen(match: re.Match[str]) -> str:
+    """pdfium's line-end hyphen mark: "manip|ulated" joins, but "DBMS|specific" keeps a dash."""
+    return "-" if match.group(1)[-1:].isupper() and match.group(2)[:1].islower() else ""
+
+
 def _dehyphenate(text: str) -> str:
-    text = _SOFT_HYPHENS_RE.sub("", text)
+    text = _SOFT_HYPHENS_RE.sub(lambda m: m.group(1) + _soft_hyphen(m) + m.group(2), text)
     words = set(tokenize(text))
 
     def join(match: re.Match[str]) -> str:
@@ -139,7 +145,7 @@ def _wrap_width(lines: list[str]) -> int:
 def _ends_paragraph(line: str, next_line: str, width: int) -> bool:
     if not line or not next_line or _LIST_ITEM_RE.match(next_line):
         return True
-    return len(line) < 0.7 * width
+    return width == 0 or len(line) < 0.7 * width
 
 
 def paragraphs(text: str) -> list[str]:
@@ -162,25 +168,40 @@ def paragraphs(text: str) -> list[str]:
     return result
 
 
-def _is_abbreviation(before: str) -> bool:
-    """Whether the text before a period ends with an abbreviation or an initial."""
-    word = re.split(r"[\s(\[\"'“‘]", before)[-1]
-    bare = word.rstrip(".").lower()
-    if bare in ABBREVIATIONS:
+def _is_initial(word: str, next_word: str) -> bool:
+    """ "J. Smith" or "U.S. Army", but not "in R. They"."""
+    if not re.fullmatch(r"(?:[A-Za-z]\.)*[A-Z]", word):
+        return False
+    return next_word.lower() not in STOPWORDS
+
+
+def _is_boundary(before: str, after: str) -> bool:
+    """Whether a "." / "!" / "?" (the last such character of `before`) ends a sentence."""
+    word = re.split(r"[\s(\[\"'“‘]", before[-40:].rstrip(".!?"))[-1]
+    next_word = _WORD_RE.match(after)
+    following = next_word.group(0) if next_word else ""
+    if not before.endswith("."):
+        return bool(_SENTENCE_START_RE.match(after))
+    if len(before) < 8 and re.fullmatch(r"\d{1,2}|[a-z]", before.strip().rstrip(".")):
+        return False  # A list label: "1. Encoding".
+    if word.lower() == "etc":
+        return after[:1].isupper()
+    if word.lower() in ABBREVIATIONS or _is_initial(word, following):
+        return False
+    if _SENTENCE_START_RE.match(after):
         return True
-    # An initial ("J. Smith") or a dotted abbreviation ("U.S.").
-    return bool(re.fullmatch(r"(?:[A-Za-z]\.)*[A-Z]", word.rstrip(".")))
+    # "... cannot be closed. stdout and stderr are ...": code names start sentences too.
+    return bool(re.fullmatch(r"[a-z]{3,}", word)) and bool(re.match(r"[a-z]", after))
 
 
-def _split_block(block: str) -> list[str]:
+def split_paragraph(block: str) -> list[str]:
+    """Split one paragraph (already joined into one line) into sentences."""
     sentences: list[str] = []
     start = 0
     for match in _BOUNDARY_RE.finditer(block):
         end = match.end()
-        following = block[end:]
-        if not _SENTENCE_START_RE.match(following):
-            continue
-        if block[match.start()] == "." and _is_abbreviation(block[start : match.start() + 1]):
+        punctuation_end = match.start() + len(match.group(0).rstrip().rstrip("\"'”’)]"))
+        if not _is_boundary(block[start:punctuation_end], block[end:]):
             continue
         sentences.append(block[start:end].strip())
         start = end
@@ -200,14 +221,17 @@ def split_sentences(text: str) -> list[str]:
     """
     sentences: list[str] = []
     for block in paragraphs(normalize(text)):
-        sentences.extend(_split_block(block))
+        sentences.extend(split_paragraph(block))
     return sentences
 
 
 def is_prose(sentence: str) -> bool:
-    """A full sentence of prose: not a heading, a list label, a line of code or an index."""
+    """A full sentence of prose: not a heading, a list item, code, an index line or the
+    lower-case tail of a sentence cut in two."""
     words = sentence.split()
-    if not 5 <= len(words) <= 80:
+    if not 5 <= len(words) <= 80 or _LIST_ITEM_RE.match(sentence):
+        return False
+    if words[0] in STOPWORDS:  # "and SQL99 is ...": the tail of a sentence cut by a page break
         return False
     if not re.search(r"[.!?][\"'”’)\]]*$", sentence):
         return False

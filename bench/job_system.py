@@ -1,0 +1,199 @@
+"""Issue 3 benchmark: the job system against raw bullmq on the same broker, one run.
+
+- enqueue latency of the async HTTP path (POST /lessons/generate-async, real uvicorn)
+- pickup latency: enqueue -> processor start, for our system and raw bullmq
+- end-to-end throughput of no-op jobs with one progress update each, same concurrency,
+  our system (every job keeps its SQL row) vs raw bullmq; rounds alternate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import httpx
+from bullmq import Queue
+
+from bench.common import System, median, pct, system, table, write_result
+from ultudy.config import Settings
+from ultudy.db import Database
+from ultudy.db.study import insert_document
+from ultudy.jobs.context import Services
+from ultudy.jobs.events import EventLog
+from ultudy.jobs.queue import JobQueues
+from ultudy.jobs.runner import JobRunner
+from ultudy.jobs.service import JobService
+from ultudy.jobs.states import JobType
+from ultudy.jobs.store import JobStore
+from ultudy.jobs.writer import BatchedWriter, DirectWriter
+
+CONCURRENCY = 10
+PRODUCERS = 10  # concurrent submitters, as concurrent web requests would be
+ENQUEUE_SAMPLES = 400
+PICKUP_SAMPLES = 150
+THROUGHPUT_JOBS = 1000
+ROUNDS = 3
+USER = {"x-user-id": "bench"}
+
+
+async def seed_section(sys_: System) -> dict[str, str]:
+    db = Database(sys_.env["ULTUDY_DATABASE_URL"])
+    section_id = uuid.uuid4()
+    row = {"id": section_id, "title": "S", "level": 1, "page_start": 1, "page_end": 1,
+           "text": "text", "char_count": 4, "content_hash": "h"}  # fmt: skip
+    doc = {"title": "bench", "filename": "b.pdf", "storage_key": "k", "sha256": "",
+           "page_count": 1, "pages_without_text": []}  # fmt: skip
+    async with db.transaction("bench") as conn:
+        doc_id = await insert_document(conn, "bench", doc, [row])
+    await db.dispose()
+    return {"document_id": str(doc_id), "section_id": str(section_id)}
+
+
+def enqueue_latency(sys_: System, body: dict[str, str]) -> list[float]:
+    samples = []
+    with httpx.Client(base_url=sys_.base_url, headers=USER) as client:
+        for _ in range(ENQUEUE_SAMPLES):
+            start = time.perf_counter()
+            response = client.post("/lessons/generate-async", json=body)
+            samples.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 202, response.text
+    return samples
+
+
+def wait_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    while True:
+        job: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
+        if job["status"] in ("completed", "failed"):
+            return job
+        time.sleep(0.002)
+
+
+def pickup_ours(sys_: System, body: dict[str, str]) -> list[float]:
+    samples = []
+    with httpx.Client(base_url=sys_.base_url, headers=USER) as client:
+        for _ in range(PICKUP_SAMPLES):
+            sent = time.time()
+            job_id = client.post("/lessons/generate-async", json=body).json()["job_id"]
+            job = wait_job(client, job_id)
+            samples.append((job["result_data"]["started_at"] - sent) * 1000)
+    return samples
+
+
+async def pickup_raw(url: str, prefix: str) -> list[float]:
+    queue = Queue("raw", {"connection": url, "prefix": prefix})
+    samples = []
+    for _ in range(PICKUP_SAMPLES):
+        sent = time.time()
+        job = await queue.add("noop", {})
+        while True:
+            fetched = await queue.getJob(job.id)
+            if fetched and fetched.returnvalue:
+                samples.append((fetched.returnvalue["started_at"] - sent) * 1000)
+                break
+            await asyncio.sleep(0.002)
+    await queue.close()
+    return samples
+
+
+def service_for(sys_: System) -> tuple[JobService, Database]:
+    settings = Settings(database_url=sys_.env["ULTUDY_DATABASE_URL"], redis_url=sys_.redis_url,
+                        retention_completed_count=100000)  # fmt: skip
+    db = Database(settings.resolved_database_url)
+    queues = JobQueues(settings, sys_.redis_url)
+    events = EventLog(
+        queues.redis, prefix=settings.redis_prefix, maxlen=1000, ttl_s=3600, batched=True
+    )
+    store = JobStore(db)
+    runner = JobRunner(Services(settings=settings, db=db), DirectWriter(store), events, {})
+    return JobService(store, queues, events, runner, creator=BatchedWriter(store, linger_s=0)), db
+
+
+async def throughput_ours(sys_: System, body: dict[str, str]) -> float:
+    service, db = service_for(sys_)
+    before = (await service.store.count_by_status()).get("completed", 0)
+    start = time.perf_counter()
+
+    async def produce(count: int) -> None:
+        for _ in range(count):
+            await service.submit("bench", JobType.LESSON_GENERATION, body)
+
+    await asyncio.gather(*[produce(THROUGHPUT_JOBS // PRODUCERS) for _ in range(PRODUCERS)])
+    while (await service.store.count_by_status()).get("completed", 0) - before < THROUGHPUT_JOBS:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    await service.events.drain()
+    await service.queues.close()
+    await db.dispose()
+    return THROUGHPUT_JOBS / elapsed
+
+
+async def throughput_raw(url: str, prefix: str) -> float:
+    queue = Queue("raw", {"connection": url, "prefix": prefix})
+    before = (await queue.getJobCounts("completed"))["completed"]
+    start = time.perf_counter()
+
+    async def produce(count: int) -> None:
+        for _ in range(count):
+            await queue.add("noop", {}, {"removeOnComplete": {"count": 100000}})
+
+    await asyncio.gather(*[produce(THROUGHPUT_JOBS // PRODUCERS) for _ in range(PRODUCERS)])
+    while (await queue.getJobCounts("completed"))["completed"] - before < THROUGHPUT_JOBS:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    await queue.close()
+    return THROUGHPUT_JOBS / elapsed
+
+
+def backend_label() -> str:
+    import os
+
+    db = "PostgreSQL" if "postgres" in os.environ.get("ULTUDY_DATABASE_URL", "") else "SQLite"
+    broker = "Redis" if os.environ.get("ULTUDY_REDIS_URL") else "embedded Valkey"
+    return f"{db} + {broker}"
+
+
+def main() -> None:
+    settings = {"ULTUDY_PROCESSORS": "bench.noop:REGISTRY",
+                "ULTUDY_CONCURRENCY_LESSON_GENERATION": str(CONCURRENCY)}  # fmt: skip
+    with system(**settings) as sys_:
+        body = asyncio.run(seed_section(sys_))
+        sys_.start_api()
+        enqueue = enqueue_latency(sys_, body)
+        sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation")
+        raw_prefix = "rawbench"
+        sys_.spawn("-m", "bench.raw_bullmq_worker", sys_.redis_url, raw_prefix, str(CONCURRENCY))
+        time.sleep(1.0)
+        ours_pick = pickup_ours(sys_, body)
+        raw_pick = asyncio.run(pickup_raw(sys_.redis_url, raw_prefix))
+        ours_tp, raw_tp = [], []
+        for _ in range(ROUNDS):
+            ours_tp.append(asyncio.run(throughput_ours(sys_, body)))
+            raw_tp.append(asyncio.run(throughput_raw(sys_.redis_url, raw_prefix)))
+    rows = [
+        ["enqueue latency, HTTP async path (ms)", f"{median(enqueue):.2f}",
+         f"{pct(enqueue, 99):.2f}", "–", "–"],
+        ["pickup latency, enqueue → processor start (ms)", f"{median(ours_pick):.2f}",
+         f"{pct(ours_pick, 99):.2f}", f"{median(raw_pick):.2f}", f"{pct(raw_pick, 99):.2f}"],
+    ]  # fmt: skip
+    ratio = median(ours_tp) / median(raw_tp)
+    text = "\n".join([
+        f"### Job system vs raw bullmq (worker concurrency {CONCURRENCY}, one worker process, "
+        f"{PRODUCERS} concurrent producers, {THROUGHPUT_JOBS} no-op jobs × {ROUNDS} alternating "
+        f"rounds, {backend_label()})",
+        "",
+        table(["measure", "ours p50", "ours p99", "raw bullmq p50", "raw bullmq p99"], rows),
+        "",
+        table(["end-to-end throughput", "median jobs/s", "rounds"], [
+            ["ours (SQL row per job)", f"{median(ours_tp):.0f}",
+             ", ".join(f"{v:.0f}" for v in ours_tp)],
+            ["raw bullmq", f"{median(raw_tp):.0f}", ", ".join(f"{v:.0f}" for v in raw_tp)],
+            ["ratio ours / raw", f"{ratio:.0%}", "target ≥ 70 %"],
+        ]),
+    ])  # fmt: skip
+    write_result("job_system", text)
+
+
+if __name__ == "__main__":
+    main()

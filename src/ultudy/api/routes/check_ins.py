@@ -1,0 +1,96 @@
+"""Check-ins: submit answers (async and sync), judge an `unsure` answer yourself."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ultudy.api.deps import Caller, Schedule, State
+from ultudy.api.schemas import JobAccepted
+from ultudy.db.study import get_check_in, lesson_questions
+from ultudy.errors import JobInputError, NotFoundError
+from ultudy.jobs.processors.check_in_evaluation import self_assess
+from ultudy.jobs.states import JobType
+
+router = APIRouter(prefix="/check-ins", tags=["check-ins"])
+
+MAX_ANSWER_CHARS = 5000
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question_id: uuid.UUID
+    answer: int | Annotated[str, StringConstraints(max_length=MAX_ANSWER_CHARS)]
+
+
+class SubmitCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lesson_id: uuid.UUID
+    answers: list[Answer] = Field(max_length=100)
+
+
+class SelfAssessment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question_id: uuid.UUID
+    correct: bool
+
+
+async def _checked_input(body: SubmitCheckIn, state: State, owner_id: str) -> dict[str, Any]:
+    if not body.answers:
+        raise JobInputError("answers is empty: send at least one {question_id, answer}")
+    async with state.db.transaction(owner_id) as conn:
+        questions = await lesson_questions(conn, owner_id, body.lesson_id)
+    if not questions:
+        raise NotFoundError("Lesson not found")
+    known = {q.id for q in questions}
+    unknown = [str(a.question_id) for a in body.answers if a.question_id not in known]
+    if unknown:
+        raise JobInputError(f"unknown question id(s) for this lesson: {', '.join(unknown)}")
+    ids = [a.question_id for a in body.answers]
+    if len(set(ids)) != len(ids):
+        raise JobInputError("each question may be answered once per check-in")
+    return {"lesson_id": str(body.lesson_id),
+            "answers": [{"question_id": str(a.question_id), "answer": a.answer}
+                        for a in body.answers]}  # fmt: skip
+
+
+@router.post(
+    "/submit-async",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobAccepted,
+    summary="Grade a check-in in the background",
+)
+async def submit_async(
+    body: SubmitCheckIn, state: State, caller: Caller, schedule: Schedule
+) -> JobAccepted:
+    job_input = await _checked_input(body, state, caller.user_id)
+    record = await state.jobs.submit(
+        caller.user_id,
+        JobType.CHECK_IN_EVALUATION,
+        job_input,
+        priority=schedule.priority,
+        delay_s=schedule.delay_s,
+    )
+    return JobAccepted(job_id=str(record.id))
+
+
+@router.post("/submit", summary="Grade a check-in and wait for the result (sync)")
+async def submit_sync(body: SubmitCheckIn, state: State, caller: Caller) -> dict[str, Any]:
+    job_input = await _checked_input(body, state, caller.user_id)
+    record = await state.jobs.run_inline(caller.user_id, JobType.CHECK_IN_EVALUATION, job_input)
+    return record.result_data or {}
+
+
+@router.post("/{check_in_id}/self-assess", summary="Judge an answer graded 'unsure'")
+async def self_assessment(
+    check_in_id: uuid.UUID, body: SelfAssessment, state: State, caller: Caller
+) -> dict[str, Any]:
+    async with state.db.transaction(caller.user_id) as conn:
+        check_in = await get_check_in(conn, caller.user_id, check_in_id)
+        if check_in is None:
+            raise NotFoundError("Check-in not found")
+        return await self_assess(conn, caller.user_id, check_in, str(body.question_id),
+                                 body.correct)  # fmt: skip

@@ -1,0 +1,112 @@
+"""Material upload: `POST /upload/pdf-structured-async` (202) and its sync twin (200)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, BinaryIO
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+
+from ultudy.api.deps import Caller, Schedule, State
+from ultudy.api.schemas import JobAccepted
+from ultudy.api.state import AppState
+from ultudy.jobs.processors.common import storage
+from ultudy.jobs.states import JobType
+from ultudy.study.pdf import looks_like_pdf
+from ultudy.study.storage import UploadTooLargeError
+
+router = APIRouter(prefix="/upload", tags=["uploads"])
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+SNIFF_BYTES = 1024
+
+
+def _limit(state: AppState) -> int:
+    return state.settings.max_upload_mb * 1024 * 1024
+
+
+def too_large(state: AppState) -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"The file is larger than the {state.settings.max_upload_mb} MB upload limit.",
+    )
+
+
+def declared_too_large(state: AppState, content_length: str | None) -> bool:
+    """Checked by a middleware before the body is read: a declared length over the limit
+    is refused unread. A body without a length is cut off while it is stored."""
+    if not content_length or not content_length.isdigit():
+        return False
+    return int(content_length) > _limit(state) + MULTIPART_OVERHEAD_BYTES
+
+
+def _check_head(source: BinaryIO) -> None:
+    head = source.read(SNIFF_BYTES)
+    source.seek(0)
+    if not head:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "The file is empty.")
+    if not looks_like_pdf(head):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            "The file is not a PDF (its content does not start like one, whatever its name).",
+        )
+
+
+async def _store(
+    state: AppState, owner_id: str, file: UploadFile, title: str | None
+) -> dict[str, Any]:
+    """Check and store the upload; returns the job input. Nothing is kept on a 4xx."""
+    _check_head(file.file)
+    store = storage(state.services)
+    key = store.new_key(owner_id, "pdf")
+    try:
+        size = await asyncio.to_thread(store.write, key, file.file, max_bytes=_limit(state))
+    except UploadTooLargeError as exc:
+        raise too_large(state) from exc
+    name = (file.filename or "upload.pdf").rsplit("/", 1)[-1][:255]
+    return {"storage_key": key, "filename": name, "title": (title or "").strip() or None,
+            "size_bytes": size}  # fmt: skip
+
+
+FileField = Annotated[UploadFile | None, File(description="the PDF")]
+TitleField = Annotated[str | None, Form(max_length=300)]
+
+
+def _require(file: UploadFile | None) -> UploadFile:
+    if file is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            "Send the PDF as the multipart form field 'file'.")  # fmt: skip
+    return file
+
+
+@router.post(
+    "/pdf-structured-async",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobAccepted,
+    summary="Upload a PDF; extraction runs as a background job",
+)
+async def upload_async(
+    state: State,
+    caller: Caller,
+    schedule: Schedule,
+    file: FileField = None,
+    title: TitleField = None,
+) -> JobAccepted:
+    job_input = await _store(state, caller.user_id, _require(file), title)
+    record = await state.jobs.submit(
+        caller.user_id,
+        JobType.MATERIAL_UPLOAD,
+        job_input,
+        priority=schedule.priority,
+        delay_s=schedule.delay_s,
+    )
+    return JobAccepted(job_id=str(record.id))
+
+
+@router.post("/pdf-structured", summary="Upload a PDF and wait for its sections (sync)")
+async def upload_sync(
+    state: State, caller: Caller, file: FileField = None, title: TitleField = None
+) -> dict[str, Any]:
+    job_input = await _store(state, caller.user_id, _require(file), title)
+    record = await state.jobs.run_inline(caller.user_id, JobType.MATERIAL_UPLOAD, job_input)
+    return record.result_data or {}

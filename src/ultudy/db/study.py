@@ -1,0 +1,266 @@
+"""Reads and writes of the study tables, always scoped to one owner."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ultudy.db.models import (
+    check_ins,
+    concept_mastery,
+    concepts,
+    documents,
+    lessons,
+    questions,
+    sections,
+)
+from ultudy.db.types import utcnow
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+async def insert_document(
+    conn: AsyncConnection, owner_id: str, document: dict[str, Any], rows: Sequence[dict[str, Any]]
+) -> uuid.UUID:
+    doc_id = uuid.uuid4()
+    await conn.execute(insert(documents).values(id=doc_id, owner_id=owner_id,
+                                                created_at=utcnow(), **document))  # fmt: skip
+    if rows:
+        await conn.execute(insert(sections), [
+            {"id": row.get("id", uuid.uuid4()), "document_id": doc_id, "owner_id": owner_id,
+             "position": i, **{k: v for k, v in row.items() if k != "id"}}
+            for i, row in enumerate(rows)
+        ])  # fmt: skip
+    return doc_id
+
+
+async def list_documents(conn: AsyncConnection, owner_id: str) -> list[dict[str, Any]]:
+    count = (
+        select(func.count())
+        .where(sections.c.document_id == documents.c.id)
+        .correlate(documents)
+        .scalar_subquery()
+    )
+    query = (
+        select(documents, count.label("section_count"))
+        .where(documents.c.owner_id == owner_id)
+        .order_by(documents.c.created_at.desc())
+    )
+    return [
+        {"id": str(r.id), "title": r.title, "filename": r.filename, "page_count": r.page_count,
+         "section_count": r.section_count, "created_at": iso(r.created_at)}
+        for r in await conn.execute(query)
+    ]  # fmt: skip
+
+
+async def get_document(
+    conn: AsyncConnection, owner_id: str, document_id: uuid.UUID
+) -> dict[str, Any] | None:
+    doc = (
+        await conn.execute(
+            select(documents).where(documents.c.id == document_id, documents.c.owner_id == owner_id)
+        )
+    ).one_or_none()
+    if doc is None:
+        return None
+    latest = (
+        select(lessons.c.id)
+        .where(lessons.c.section_id == sections.c.id, lessons.c.owner_id == owner_id)
+        .order_by(lessons.c.created_at.desc())
+        .limit(1)
+        .correlate(sections)
+        .scalar_subquery()
+    )
+    rows = await conn.execute(
+        select(sections, latest.label("lesson_id"))
+        .where(sections.c.document_id == document_id, sections.c.owner_id == owner_id)
+        .order_by(sections.c.position)
+    )
+    return {
+        "id": str(doc.id), "title": doc.title, "filename": doc.filename,
+        "page_count": doc.page_count, "pages_without_text": doc.pages_without_text,
+        "created_at": iso(doc.created_at),
+        "sections": [
+            {"id": str(s.id), "title": s.title, "level": s.level, "page_start": s.page_start,
+             "page_end": s.page_end, "char_count": s.char_count,
+             "lesson_id": str(s.lesson_id) if s.lesson_id else None}
+            for s in rows
+        ],
+    }  # fmt: skip
+
+
+async def get_section(
+    conn: AsyncConnection, owner_id: str, document_id: uuid.UUID, section_id: uuid.UUID
+) -> Any:
+    query = select(sections).where(
+        sections.c.id == section_id,
+        sections.c.document_id == document_id,
+        sections.c.owner_id == owner_id,
+    )
+    return (await conn.execute(query)).one_or_none()
+
+
+async def other_section_texts(
+    conn: AsyncConnection, owner_id: str, document_id: uuid.UUID, section_id: uuid.UUID
+) -> list[str]:
+    query = select(sections.c.text).where(
+        sections.c.document_id == document_id,
+        sections.c.owner_id == owner_id,
+        sections.c.id != section_id,
+    )
+    return [r.text for r in await conn.execute(query.order_by(sections.c.position))]
+
+
+async def find_lesson(
+    conn: AsyncConnection, owner_id: str, section_id: uuid.UUID, content_hash: str, engine: str
+) -> uuid.UUID | None:
+    query = select(lessons.c.id).where(
+        lessons.c.section_id == section_id,
+        lessons.c.owner_id == owner_id,
+        lessons.c.content_hash == content_hash,
+        lessons.c.engine == engine,
+    )
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def insert_lesson(
+    conn: AsyncConnection,
+    owner_id: str,
+    lesson: dict[str, Any],
+    concept_rows: Sequence[dict[str, Any]],
+    question_rows: Sequence[dict[str, Any]],
+    *,
+    p_init: float,
+) -> uuid.UUID:
+    lesson_id = uuid.uuid4()
+    await conn.execute(insert(lessons).values(id=lesson_id, owner_id=owner_id,
+                                              created_at=utcnow(), **lesson))  # fmt: skip
+    await conn.execute(insert(concepts), [
+        {**c, "lesson_id": lesson_id, "owner_id": owner_id, "position": i}
+        for i, c in enumerate(concept_rows)
+    ])  # fmt: skip
+    if question_rows:
+        await conn.execute(insert(questions), [
+            {**q, "lesson_id": lesson_id, "owner_id": owner_id, "position": i}
+            for i, q in enumerate(question_rows)
+        ])  # fmt: skip
+    await conn.execute(insert(concept_mastery), [
+        {"owner_id": owner_id, "concept_id": c["id"], "p_known": p_init, "attempts": 0,
+         "correct": 0, "updated_at": utcnow()}
+        for c in concept_rows
+    ])  # fmt: skip
+    return lesson_id
+
+
+async def get_lesson(
+    conn: AsyncConnection, owner_id: str, lesson_id: uuid.UUID
+) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(
+            select(lessons, sections.c.document_id, sections.c.title.label("section_title"))
+            .join(sections, sections.c.id == lessons.c.section_id)
+            .where(lessons.c.id == lesson_id, lessons.c.owner_id == owner_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    concept_rows = await conn.execute(
+        select(concepts).where(concepts.c.lesson_id == lesson_id).order_by(concepts.c.position)
+    )
+    question_rows = await lesson_questions(conn, owner_id, lesson_id)
+    return {
+        "lesson_id": str(row.id), "section_id": str(row.section_id),
+        "document_id": str(row.document_id), "section_title": row.section_title,
+        "engine": row.engine, "summary": row.summary,
+        "concepts": [{"id": str(c.id), "name": c.name, "explanation": c.explanation}
+                     for c in concept_rows],
+        "questions": [public_question(q) for q in question_rows],
+    }  # fmt: skip
+
+
+def public_question(q: Any) -> dict[str, Any]:
+    """A question without its answer key."""
+    out = {"id": str(q.id), "type": q.type, "prompt": q.prompt, "concept_id": str(q.concept_id)}
+    if q.type == "mcq":
+        out["choices"] = list(q.choices)
+    return out
+
+
+async def lesson_questions(conn: AsyncConnection, owner_id: str, lesson_id: uuid.UUID) -> list[Any]:
+    query = (
+        select(questions)
+        .where(questions.c.lesson_id == lesson_id, questions.c.owner_id == owner_id)
+        .order_by(questions.c.position)
+    )
+    return list(await conn.execute(query))
+
+
+async def mastery_for(
+    conn: AsyncConnection, owner_id: str, concept_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    query = (
+        select(concept_mastery, concepts.c.name)
+        .join(concepts, concepts.c.id == concept_mastery.c.concept_id)
+        .where(
+            concept_mastery.c.owner_id == owner_id, concept_mastery.c.concept_id.in_(concept_ids)
+        )
+    )
+    return {r.concept_id: r for r in await conn.execute(query)}
+
+
+async def save_mastery(
+    conn: AsyncConnection, owner_id: str, concept_id: uuid.UUID, *, p_known: float,
+    attempts_delta: int, correct_delta: int,
+) -> None:  # fmt: skip
+    await conn.execute(
+        update(concept_mastery)
+        .where(concept_mastery.c.owner_id == owner_id, concept_mastery.c.concept_id == concept_id)
+        .values(p_known=p_known, attempts=concept_mastery.c.attempts + attempts_delta,
+                correct=concept_mastery.c.correct + correct_delta, updated_at=utcnow())
+    )  # fmt: skip
+
+
+async def list_mastery(conn: AsyncConnection, owner_id: str) -> list[dict[str, Any]]:
+    query = (
+        select(concept_mastery, concepts.c.name, concepts.c.lesson_id)
+        .join(concepts, concepts.c.id == concept_mastery.c.concept_id)
+        .where(concept_mastery.c.owner_id == owner_id)
+        .order_by(concept_mastery.c.updated_at.desc())
+    )
+    return [
+        {"concept_id": str(r.concept_id), "name": r.name, "p_known": round(r.p_known, 4),
+         "attempts": r.attempts, "correct": r.correct, "lesson_id": str(r.lesson_id),
+         "updated_at": iso(r.updated_at)}
+        for r in await conn.execute(query)
+    ]  # fmt: skip
+
+
+async def insert_check_in(
+    conn: AsyncConnection, owner_id: str, lesson_id: uuid.UUID, answers: list[dict[str, Any]],
+    results: list[dict[str, Any]], score: float,
+) -> uuid.UUID:  # fmt: skip
+    check_in_id = uuid.uuid4()
+    await conn.execute(insert(check_ins).values(
+        id=check_in_id, owner_id=owner_id, lesson_id=lesson_id, answers=answers,
+        results=results, score=score, created_at=utcnow(),
+    ))  # fmt: skip
+    return check_in_id
+
+
+async def get_check_in(conn: AsyncConnection, owner_id: str, check_in_id: uuid.UUID) -> Any:
+    query = select(check_ins).where(check_ins.c.id == check_in_id, check_ins.c.owner_id == owner_id)
+    return (await conn.execute(query)).one_or_none()
+
+
+async def update_check_in(
+    conn: AsyncConnection, check_in_id: uuid.UUID, results: list[dict[str, Any]], score: float
+) -> None:
+    await conn.execute(
+        update(check_ins).where(check_ins.c.id == check_in_id).values(results=results, score=score)
+    )

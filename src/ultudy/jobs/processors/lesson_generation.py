@@ -1,0 +1,65 @@
+"""Lesson generation for one section: cached per section content and engine."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ultudy.db.study import find_lesson, get_lesson, get_section, insert_lesson, other_section_texts
+from ultudy.errors import NotFoundError
+from ultudy.jobs.context import JobContext
+from ultudy.jobs.processors.common import lesson_engine
+from ultudy.study.lessons import LessonDraft, SectionInput
+from ultudy.study.mastery import DEFAULT_PARAMS
+
+
+def _rows(draft: LessonDraft) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    concept_rows = [
+        {"id": uuid.uuid4(), "name": c.name, "explanation": c.explanation} for c in draft.concepts
+    ]
+    ids = {c["name"]: c["id"] for c in concept_rows}
+    question_rows = [
+        {"id": uuid.uuid4(), "concept_id": ids[q.concept], "type": q.type, "prompt": q.prompt,
+         "choices": list(q.choices), "answer_index": q.answer_index,
+         "reference_answer": q.reference_answer}
+        for q in draft.questions
+        if q.concept in ids
+    ]  # fmt: skip
+    return concept_rows, question_rows
+
+
+async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
+    document_id, section_id = uuid.UUID(data["document_id"]), uuid.UUID(data["section_id"])
+    engine = lesson_engine(ctx.services)
+    await ctx.progress(5, "Reading the section")
+    db = ctx.services.db
+    async with db.transaction(ctx.owner_id) as conn:
+        section = await get_section(conn, ctx.owner_id, document_id, section_id)
+        if section is None:
+            raise NotFoundError("That section no longer exists.")
+        cached = await find_lesson(conn, ctx.owner_id, section_id, section.content_hash,
+                                   engine.name)  # fmt: skip
+        others = () if cached else tuple(
+            await other_section_texts(conn, ctx.owner_id, document_id, section_id)
+        )  # fmt: skip
+    if cached is None:
+        await ctx.progress(15, f"Writing the lesson ({engine.name})")
+        draft = await engine.generate(SectionInput(title=section.title, text=section.text,
+                                                   other_sections=others))  # fmt: skip
+        ctx.check_cancelled()
+        await ctx.progress(90, "Saving the lesson")
+        concept_rows, question_rows = _rows(draft)
+        lesson = {"section_id": section_id, "content_hash": section.content_hash,
+                  "engine": engine.name, "summary": draft.summary}  # fmt: skip
+        async with db.transaction(ctx.owner_id) as conn:
+            lesson_id = await insert_lesson(
+                conn, ctx.owner_id, lesson, concept_rows, question_rows,
+                p_init=DEFAULT_PARAMS.p_init,
+            )  # fmt: skip
+    else:
+        lesson_id = cached
+    async with db.transaction(ctx.owner_id) as conn:
+        result = await get_lesson(conn, ctx.owner_id, lesson_id)
+    assert result is not None
+    keys = ("lesson_id", "summary", "concepts", "questions")
+    return {"cached": cached is not None, **{k: result[k] for k in keys}}

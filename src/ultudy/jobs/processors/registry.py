@@ -1,0 +1,13 @@
+"""The real processors, one per job type."""
+
+from __future__ import annotations
+
+from ultudy.jobs.context import Registry
+from ultudy.jobs.processors import check_in_evaluation, lesson_generation, material_upload
+from ultudy.jobs.states import JobType
+
+REGISTRY: Registry = {
+    JobType.MATERIAL_UPLOAD: material_upload.process,
+    JobType.LESSON_GENERATION: lesson_generation.process,
+    JobType.CHECK_IN_EVALUATION: check_in_evaluation.process,
+}
