@@ -31,8 +31,19 @@ class PdfError(JobInputError):
     """The PDF could not be read."""
 
 
+class TransientError(UltudyError):
+    """A service this job needs did not answer; the job will be tried again later.
+
+    Unlike other expected failures it is retried (with backoff); its message, unlike an
+    unexpected error's, is shown to the user."""
+
+
 class LLMError(UltudyError):
     """The language model did not give a usable answer."""
+
+
+class LLMUnavailableError(TransientError, LLMError):
+    """The language model could not be reached."""
 
 
 class JobCancelledError(UltudyError):

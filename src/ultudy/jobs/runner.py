@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ultudy.db.types import utcnow
-from ultudy.errors import JobCancelledError, UltudyError
+from ultudy.errors import JobCancelledError, TransientError, UltudyError
 from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled, Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.policy import ProgressThrottle, backoff_delay_ms
@@ -89,12 +89,16 @@ class JobRunner:
         except JobCancelledError as exc:
             await self._finish(job, JobStatus.CANCELLED, "job.cancelled", "Cancelled")
             raise ExpectedFailure("cancelled") from exc
+        except TransientError as exc:
+            logger.warning("job %s: %s", job.job_id, exc.message)
+            await self._record_retryable(job, exc.message)
+            raise
         except UltudyError as exc:
             await self._finish(job, JobStatus.FAILED, "job.failed", exc.message)
             raise ExpectedFailure(exc.message) from exc
         except Exception:
             logger.exception("job %s (%s) raised unexpectedly", job.job_id, job.type)
-            await self._record_unexpected(job)
+            await self._record_retryable(job, None)
             raise
         # Not awaiting `started` first: the writer keeps the order, so the completion can
         # share the start's transaction, and it finds no `processing` row if the start did
@@ -138,12 +142,13 @@ class JobRunner:
             await self.events.publish_job(kind, record)
         logger.info("job %s: %s", target.value, message)
 
-    async def _record_unexpected(self, job: Delivery) -> None:
+    async def _record_retryable(self, job: Delivery, reason: str | None) -> None:
+        """An unexpected error (no reason: internals stay in the log) or a transient one."""
         attempt, total = job.attempt, job.max_attempts
+        what = reason or "an internal error"
         if job.will_retry:
             delay_s = backoff_delay_ms(attempt, base_ms=self.services.settings.backoff_ms) / 1000
-            message = (f"Attempt {attempt} of {total} hit an internal error; "
-                       f"retrying in {delay_s:g} s")  # fmt: skip
+            message = f"Attempt {attempt} of {total} failed ({what}); retrying in {delay_s:g} s"
             values = {"progress_message": message, "error_message": message}
             record = await self.writer.transition(
                 job.job_id, job.owner_id, JobStatus.PENDING, values
@@ -151,6 +156,6 @@ class JobRunner:
             if record is not None:
                 await self.events.publish_job("job.retrying", record)
             return
-        message = (f"The job failed after {attempt} attempt{'s' if attempt > 1 else ''} "
-                   f"because of an internal error (reference: job {job.job_id}).")  # fmt: skip
+        message = (f"The job failed after {attempt} attempt{'s' if attempt > 1 else ''}: "
+                   f"{what} (reference: job {job.job_id}).")  # fmt: skip
         await self._finish(job, JobStatus.FAILED, "job.failed", message)

@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ultudy.errors import LLMError
+from ultudy.errors import LLMError, LLMUnavailableError
 from ultudy.study.grading import FreeTextGrade
 from ultudy.study.lessons import (
     ConceptDraft,
@@ -421,7 +421,7 @@ async def _ask(
         if attempt < max_attempts:
             await asyncio.sleep(delay)
     if unavailable:
-        raise LLMError(
+        raise LLMUnavailableError(
             f"The language model could not be reached for a {request.what} "
             f"({max_attempts} attempts): {reason}"
         )
