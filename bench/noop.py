@@ -12,7 +12,7 @@ from ultudy.jobs.states import JobType
 async def noop(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
     started = time.time()
     await ctx.progress(50, "halfway")
-    return {"started_at": started}
+    return {"started_at": started, "enqueued_at": ctx.enqueued_at}
 
 
 REGISTRY: Registry = dict.fromkeys(JobType, noop)

@@ -14,7 +14,7 @@ from bullmq import Worker
 async def process(job: Any, _token: str) -> dict[str, float]:
     started = time.time()
     await job.updateProgress(50)
-    return {"started_at": started}
+    return {"started_at": started, "enqueued_at": job.data.get("enqueued_at")}
 
 
 async def main(url: str, prefix: str, concurrency: int) -> None:

@@ -47,6 +47,7 @@ class JobContext:
     services: Services
     sink: ProgressSink
     signal: CancelSignal = field(default_factory=NeverCancelled)
+    enqueued_at: float | None = None
     last_progress: int = 0
 
     @property

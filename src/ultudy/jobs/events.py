@@ -62,13 +62,14 @@ class EventLog:
             return None
 
     async def _append_many(self, items: list[tuple[str, str]]) -> list[str]:
+        keys = [self.key(owner_id) for owner_id, _ in items]
         async with self.redis.pipeline(transaction=False) as pipe:
-            for owner_id, payload in items:
-                key = self.key(owner_id)
+            for key, (_, payload) in zip(keys, items, strict=True):
                 pipe.xadd(key, {"d": payload}, maxlen=self.maxlen, approximate=True)
+            for key in dict.fromkeys(keys):  # one expiry per stream and batch
                 pipe.expire(key, self.ttl_s)
             replies = await pipe.execute()
-        return [str(event_id) for event_id in replies[::2]]
+        return [str(event_id) for event_id in replies[: len(items)]]
 
     async def drain(self) -> None:
         """Wait until every queued event is written (at shutdown)."""

@@ -66,7 +66,7 @@ class JobQueues:
         queue = self.queues[JobType(record.type).queue_name]
         # The input travels with the delivery so a worker can start without reading SQL.
         data = {"owner_id": record.owner_id, "input": record.input_data,
-                "attempts_before": record.attempts}  # fmt: skip
+                "attempts_before": record.attempts, "enqueued_at": time.time()}  # fmt: skip
         await queue.add(record.type, data, self.job_options(record))
 
     async def state(self, job_type: JobType, job_id: str) -> str:

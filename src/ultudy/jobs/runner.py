@@ -37,6 +37,7 @@ class Delivery:
     attempt: int
     max_attempts: int
     will_retry: bool = False
+    enqueued_at: float | None = None  # epoch seconds of the (last) add to the queue
 
 
 class StartAwareSignal:
@@ -116,7 +117,7 @@ class JobRunner:
 
         return JobContext(
             job_id=job.job_id, owner_id=job.owner_id, type=job.type, attempt=job.attempt,
-            services=self.services, sink=sink, signal=signal,
+            services=self.services, sink=sink, signal=signal, enqueued_at=job.enqueued_at,
         )  # fmt: skip
 
     async def _publish(self, job: Delivery, kind: str, progress: int, message: str | None) -> None:

@@ -88,6 +88,7 @@ class WorkerProcess:
             job_id=uuid.UUID(job.id), owner_id=job.data["owner_id"], type=JobType(job.name),
             input_data=job.data.get("input") or {}, attempt=before + max(job.attemptsStarted, 1),
             max_attempts=before + attempts, will_retry=job.attemptsMade + 1 < attempts,
+            enqueued_at=job.data.get("enqueued_at"),
         )  # fmt: skip
         try:
             record = await self.runner.run(delivery, signal=signal)
