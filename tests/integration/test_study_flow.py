@@ -117,7 +117,7 @@ async def test_too_large_upload_is_413_and_missing_field_is_400(backend: Backend
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [("pypi-pypdf__crazyones-encrypted-256.pdf", "password"),
-     ("pypi-pikepdf__cyclic-toc.pdf", "")],
+     ("pypi-pikepdf__fuzz-378014596.pdf", "")],
 )  # fmt: skip
 async def test_unreadable_pdfs_fail_at_once_with_a_clear_message(
     backend: Backend, name: str, fragment: str
