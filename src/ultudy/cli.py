@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +22,8 @@ from ultudy.logs import setup_logging
 app = typer.Typer(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for ULTUDY_AUTH=token.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+jobs_app = typer.Typer(help="Operator view of all owners' jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 logger = logging.getLogger("ultudy")
 
 CHILD_STOP_TIMEOUT_S = 40
@@ -171,3 +173,74 @@ def embedded_broker() -> None:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     finally:
         server.stop()
+
+
+def _with_service(work: Any) -> Any:
+    """Run `work(service)` against the configured database and broker."""
+    from ultudy.api.app import build_state, close_state
+
+    settings = _settings()
+
+    async def main() -> Any:
+        state = await build_state(settings, registry={})
+        try:
+            return await work(state.jobs)
+        finally:
+            await close_state(state)
+
+    return asyncio.run(main())
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[str | None, typer.Option(help="pending, processing, completed...")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+) -> None:
+    """The newest jobs of every owner, one JSON object per line."""
+    from ultudy.jobs.states import JobStatus
+
+    wanted = JobStatus(status) if status else None
+
+    async def work(service: Any) -> None:
+        page = await service.list(None, status=wanted, limit=limit)
+        for job in page.jobs:
+            typer.echo(
+                json.dumps(
+                    {
+                        k: job.to_public()[k]
+                        for k in (
+                            "id",
+                            "owner_id",
+                            "type",
+                            "status",
+                            "progress",
+                            "error_message",
+                            "created_at",
+                        )
+                    }
+                )
+            )
+
+    _with_service(work)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: str) -> None:
+    """Cancel a pending or running job of any owner."""
+    import uuid
+
+    async def work(service: Any) -> None:
+        typer.echo(json.dumps((await service.cancel(None, uuid.UUID(job_id))).to_public()))
+
+    _with_service(work)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: str) -> None:
+    """Run a failed or cancelled job again (as a new job); prints the new job id."""
+    import uuid
+
+    async def work(service: Any) -> None:
+        typer.echo(str((await service.retry(None, uuid.UUID(job_id))).id))
+
+    _with_service(work)

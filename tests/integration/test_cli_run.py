@@ -77,6 +77,12 @@ def test_run_serves_jobs_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
         while httpx.get(f"{base}/jobs/{job_id}", headers=USER).json()["status"] != "completed":
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
+        listed = subprocess.run([sys.executable, "-m", "ultudy", "jobs", "list"], env=env,
+                                cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+        jobs = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert [(j["id"], j["owner_id"], j["status"]) for j in jobs] == [
+            (job_id, "alice", "completed")
+        ]
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)
