@@ -4,11 +4,12 @@ as real subprocesses, and waiting for states with a deadline (never fixed sleeps
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,3 +87,51 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> int:
     if proc.poll() is None:
         proc.terminate()
     return proc.wait(timeout=timeout)
+
+
+@contextmanager
+def api_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """A real API process (`python -m ultudy api`) on a free port; yields its base URL."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ultudy", "api"], env={**env, "ULTUDY_PORT": str(port)},
+        cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        yield base
+    finally:
+        stop(proc)
+
+
+async def sse_events(
+    response: httpx.Response, *, until: Callable[[dict[str, Any]], bool] | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Parse a text/event-stream response into {id, event, data} dicts."""
+    event: dict[str, Any] = {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "data" in event:
+                event["data"] = json.loads(event["data"])
+                yield event
+                if until is not None and until(event):
+                    return
+            event = {}
+            continue
+        if line.startswith(":"):
+            continue
+        key, _, value = line.partition(":")
+        event[key] = value[1:] if value.startswith(" ") else value

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from ultudy import __version__
+from ultudy.api.hub import EventHub
 from ultudy.api.routes import (
     admin,
     check_ins,
@@ -68,11 +69,12 @@ async def build_state(settings: Settings, registry: Registry | None = None) -> A
         settings=settings, db=db, queues=queues, events=events,
         jobs=JobService(store, queues, events, runner, creator=BatchedWriter(store, linger_s=0)),
         services=services,
-        registry=registry, embedded=embedded,
+        registry=registry, embedded=embedded, hub=EventHub(redis_url, events),
     )  # fmt: skip
 
 
 async def close_state(state: AppState) -> None:
+    await state.hub.close()
     await state.events.drain()
     state.jobs.creator.close()
     await state.queues.close()

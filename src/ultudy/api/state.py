@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ultudy.api.hub import EventHub
 from ultudy.config import Settings
 from ultudy.db import Database
 from ultudy.embedded import EmbeddedValkey
@@ -22,4 +23,5 @@ class AppState:
     jobs: JobService
     services: Services
     registry: Registry
+    hub: EventHub
     embedded: EmbeddedValkey | None = None
