@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
 from ultudy.api.hub import EventHub
@@ -130,4 +131,5 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
         app.include_router(router)
     app.include_router(admin.router)
     app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -1,7 +1,51 @@
-"""Placeholder: filled in by the web UI work (issue 5)."""
+"""The operator's JSON API behind the dashboard: counts, workers, failed jobs, pausing."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, status
+
+from ultudy.api.deps import Admin, Jobs, State
+from ultudy.api.routes.jobs import health_report
+from ultudy.api.schemas import JobAccepted, JobOut
+from ultudy.jobs.states import QUEUE_NAMES, JobStatus
+
+router = APIRouter(prefix="/admin/api", tags=["admin"])
+FAILED_SHOWN = 50
+
+
+@router.get("/overview", summary="Queues, workers, health and the latest failed jobs")
+async def overview(state: State, jobs: Jobs, _admin: Admin) -> dict[str, Any]:
+    _healthy, report = await health_report(state)
+    failed = await jobs.list(None, status=JobStatus.FAILED, limit=FAILED_SHOWN)
+    report["failed_jobs"] = [JobOut.of(j).model_dump() for j in failed.jobs]
+    report["rows"] = await jobs.store.count_by_status()
+    return report
+
+
+def _queue(name: str) -> str:
+    if name not in QUEUE_NAMES:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no queue {name!r}; known: {QUEUE_NAMES}")
+    return name
+
+
+@router.post("/queues/{name}/pause", summary="Stop handing out this queue's jobs")
+async def pause(name: str, state: State, _admin: Admin) -> dict[str, Any]:
+    await state.queues.pause(_queue(name))
+    return {"queue": name, "paused": True}
+
+
+@router.post("/queues/{name}/resume", summary="Resume a paused queue")
+async def resume(name: str, state: State, _admin: Admin) -> dict[str, Any]:
+    await state.queues.resume(_queue(name))
+    return {"queue": name, "paused": False}
+
+
+@router.post(
+    "/jobs/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted
+)
+async def retry(job_id: uuid.UUID, jobs: Jobs, _admin: Admin) -> JobAccepted:
+    """Any owner's failed or cancelled job, again, as a new job of that owner."""
+    return JobAccepted(job_id=str((await jobs.retry(None, job_id)).id))
