@@ -38,6 +38,7 @@ async def test_upload_lesson_check_in_and_the_panel(system: str, browser: Browse
     await expect(page.locator(".section-title")).to_have_count(4)
     await screenshot(page, "document")
     usage = page.locator(".section", has_text="3 Usage")
+    await expect(usage.get_by_role("link", name="Open lesson")).to_be_hidden()
     await usage.locator("[data-generate]").click()
     inline = usage.locator("[role=progressbar]")
     await expect(inline).to_have_attribute("aria-valuenow", "100", timeout=30000)
