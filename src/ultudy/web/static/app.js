@@ -44,12 +44,7 @@ async function libraryPage() {
     try {
       const { job_id: jobId } = await api("/upload/pdf-structured-async", { method: "POST", body: data });
       form.reset();
-      progressModal(jobId, "Reading your PDF", async (job) => {
-        const result = job.result_data;
-        toast("success", `“${result.title}”: ${result.sections.length} sections found.`,
-          { href: `/documents/${result.document_id}/view`, text: "Open" });
-        await loadDocuments();
-      });
+      progressModal(jobId, "Reading your PDF", () => loadDocuments());
     } catch (error) {
       showError(form, error);
     }

@@ -85,7 +85,11 @@ export function announceEndings() {
   jobs.onAny((job, kind) => {
     if (!job || seen.has(job.id) || !isFinal(job) || kind === "job.poll" && !jobs.watchers.has(job.id)) return;
     seen.add(job.id);
-    if (job.status === "completed") toast("success", `${typeName(job.type)} finished.`);
+    const result = job.result_data;
+    if (job.status === "completed" && job.type === "material_upload" && result) {
+      toast("success", `“${result.title}”: ${result.sections.length} sections found.`,
+        { href: `/documents/${result.document_id}/view`, text: "Open" });
+    } else if (job.status === "completed") toast("success", `${typeName(job.type)} finished.`);
     else if (job.status === "failed") toast("error", `${typeName(job.type)} failed: ${job.error_message || ""}`);
   });
 }
