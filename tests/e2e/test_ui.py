@@ -30,7 +30,9 @@ async def test_upload_lesson_check_in_and_the_panel(system: str, browser: Browse
     bar = modal.locator("[role=progressbar]")
     await expect(bar).to_have_attribute("aria-valuenow", "100", timeout=30000)
     await expect(modal).to_be_hidden(timeout=10000)
-    await expect(page.locator("#toasts .toast.success", has_text="4 sections found")).to_be_visible()
+    await expect(
+        page.locator("#toasts .toast.success", has_text="4 sections found")
+    ).to_be_visible()
     await expect(page.locator("#documents a")).to_have_count(1)
 
     await page.click("#documents a")
