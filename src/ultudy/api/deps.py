@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Cookie, Depends, Header, HTTPException, Query, Request, status
 
 from ultudy.api.auth import AuthError, Identity, identify
+from ultudy.api.schemas import JobAccepted
 from ultudy.api.state import AppState
 from ultudy.config import AuthMode
 from ultudy.jobs.service import JobService
+from ultudy.jobs.states import JobType
 
 
 def get_state(request: Request) -> AppState:
@@ -84,3 +86,22 @@ def get_scheduling(
 
 
 Schedule = Annotated[Scheduling, Depends(get_scheduling)]
+
+
+async def accept(
+    state: AppState, caller: Identity, job_type: JobType, job_input: dict[str, Any],
+    schedule: Scheduling,
+) -> JobAccepted:  # fmt: skip
+    """The async endpoints' answer: the job is recorded and queued; here is its id."""
+    record = await state.jobs.submit(
+        caller.user_id, job_type, job_input, priority=schedule.priority, delay_s=schedule.delay_s
+    )
+    return JobAccepted(job_id=str(record.id))
+
+
+async def run_now(
+    state: AppState, caller: Identity, job_type: JobType, job_input: dict[str, Any]
+) -> dict[str, Any]:
+    """The sync endpoints' answer: the same job, run here, its result returned."""
+    record = await state.jobs.run_inline(caller.user_id, job_type, job_input)
+    return record.result_data or {}

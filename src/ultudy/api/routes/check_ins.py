@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ultudy.api.deps import Caller, Schedule, State
+from ultudy.api.deps import Caller, Schedule, State, accept, run_now
 from ultudy.api.schemas import JobAccepted
 from ultudy.db.study import get_check_in, lesson_questions
 from ultudy.errors import JobInputError, NotFoundError
@@ -67,21 +67,13 @@ async def submit_async(
     body: SubmitCheckIn, state: State, caller: Caller, schedule: Schedule
 ) -> JobAccepted:
     job_input = await _checked_input(body, state, caller.user_id)
-    record = await state.jobs.submit(
-        caller.user_id,
-        JobType.CHECK_IN_EVALUATION,
-        job_input,
-        priority=schedule.priority,
-        delay_s=schedule.delay_s,
-    )
-    return JobAccepted(job_id=str(record.id))
+    return await accept(state, caller, JobType.CHECK_IN_EVALUATION, job_input, schedule)
 
 
 @router.post("/submit", summary="Grade a check-in and wait for the result (sync)")
 async def submit_sync(body: SubmitCheckIn, state: State, caller: Caller) -> dict[str, Any]:
     job_input = await _checked_input(body, state, caller.user_id)
-    record = await state.jobs.run_inline(caller.user_id, JobType.CHECK_IN_EVALUATION, job_input)
-    return record.result_data or {}
+    return await run_now(state, caller, JobType.CHECK_IN_EVALUATION, job_input)
 
 
 @router.post("/{check_in_id}/self-assess", summary="Judge an answer graded 'unsure'")

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict
 
-from ultudy.api.deps import Caller, Schedule, State
+from ultudy.api.deps import Caller, Schedule, State, accept, run_now
 from ultudy.api.schemas import JobAccepted
 from ultudy.db.study import get_lesson, get_section
 from ultudy.errors import NotFoundError
@@ -41,21 +41,13 @@ async def generate_async(
     body: GenerateLesson, state: State, caller: Caller, schedule: Schedule
 ) -> JobAccepted:
     job_input = await _checked_input(body, state, caller.user_id)
-    record = await state.jobs.submit(
-        caller.user_id,
-        JobType.LESSON_GENERATION,
-        job_input,
-        priority=schedule.priority,
-        delay_s=schedule.delay_s,
-    )
-    return JobAccepted(job_id=str(record.id))
+    return await accept(state, caller, JobType.LESSON_GENERATION, job_input, schedule)
 
 
 @router.post("/generate", summary="Generate a lesson and wait for it (sync)")
 async def generate_sync(body: GenerateLesson, state: State, caller: Caller) -> dict[str, Any]:
     job_input = await _checked_input(body, state, caller.user_id)
-    record = await state.jobs.run_inline(caller.user_id, JobType.LESSON_GENERATION, job_input)
-    return record.result_data or {}
+    return await run_now(state, caller, JobType.LESSON_GENERATION, job_input)
 
 
 @router.get("/{lesson_id}", summary="A lesson (without its answer key)")

@@ -7,7 +7,7 @@ from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 
-from ultudy.api.deps import Caller, Schedule, State
+from ultudy.api.deps import Caller, Schedule, State, accept, run_now
 from ultudy.api.schemas import JobAccepted
 from ultudy.api.state import AppState
 from ultudy.jobs.processors.common import storage
@@ -93,14 +93,7 @@ async def upload_async(
     title: TitleField = None,
 ) -> JobAccepted:
     job_input = await _store(state, caller.user_id, _require(file), title)
-    record = await state.jobs.submit(
-        caller.user_id,
-        JobType.MATERIAL_UPLOAD,
-        job_input,
-        priority=schedule.priority,
-        delay_s=schedule.delay_s,
-    )
-    return JobAccepted(job_id=str(record.id))
+    return await accept(state, caller, JobType.MATERIAL_UPLOAD, job_input, schedule)
 
 
 @router.post("/pdf-structured", summary="Upload a PDF and wait for its sections (sync)")
@@ -108,5 +101,4 @@ async def upload_sync(
     state: State, caller: Caller, file: FileField = None, title: TitleField = None
 ) -> dict[str, Any]:
     job_input = await _store(state, caller.user_id, _require(file), title)
-    record = await state.jobs.run_inline(caller.user_id, JobType.MATERIAL_UPLOAD, job_input)
-    return record.result_data or {}
+    return await run_now(state, caller, JobType.MATERIAL_UPLOAD, job_input)
