@@ -143,30 +143,37 @@ def start_many_statement(items: list[StartItem]) -> tuple[Any, dict[str, Any]]:
     return _start_many_statement(), {"keys": items, "now": utcnow()}
 
 
-@functools.lru_cache(maxsize=64)
-def _complete_many_statement(size: int) -> Any:
+@functools.lru_cache(maxsize=128)
+def _complete_many_statement(size: int, *, from_start: bool) -> Any:
     # One statement shape per batch size: compiled once, then only bound.
     results = {bindparam(f"i{n}", type_=Uuid()): bindparam(f"r{n}", type_=JSON())
                for n in range(size)}  # fmt: skip
+    # `from_start`: the start and the end of a short job in one write (both were queued
+    # in the same flush), so it is allowed from every state a start is allowed from.
+    sources = _sources(JobStatus.PROCESSING if from_start else JobStatus.COMPLETED)
+    started = {"started_at": bindparam("now"), "attempts": jobs.c.attempts + 1}
     return (
         update(jobs)
         .where(tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
-               jobs.c.status.in_(_sources(JobStatus.COMPLETED)))
+               jobs.c.status.in_(sources))
         .values(status=JobStatus.COMPLETED.value, updated_at=bindparam("now"),
                 completed_at=bindparam("now"), progress=100, progress_message="Done",
                 error_message=None, result_data=case(
-                    *[(jobs.c.id == i, r) for i, r in results.items()]))
+                    *[(jobs.c.id == i, r) for i, r in results.items()]),
+                **(started if from_start else {}))
         .returning(jobs)
     )  # fmt: skip
 
 
-def complete_many_statement(items: list[CompleteItem]) -> tuple[Any, dict[str, Any]]:
+def complete_many_statement(
+    items: list[CompleteItem], *, from_start: bool = False
+) -> tuple[Any, dict[str, Any]]:
     """Many completions in one statement, each with its own result."""
     params: dict[str, Any] = {"keys": [(i, o) for i, o, _ in items], "now": utcnow()}
     for n, (job_id, _, result) in enumerate(items):
         params[f"i{n}"] = job_id
         params[f"r{n}"] = result
-    return _complete_many_statement(len(items)), params
+    return _complete_many_statement(len(items), from_start=from_start), params
 
 
 def progress_statement(job_id: uuid.UUID, progress: int, message: str | None) -> Any:

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,9 +38,9 @@ WORKER_LINGER_S = 0.002
 INLINE_BUSY_TIMEOUT_MS = 50
 # kind, job id, owner, payload
 Op = tuple[str, uuid.UUID, str, Any]
-# a statement, its parameters (a list: executemany), and how to turn its rows into one
-# result per op it covers
-Step = tuple[Any, Any, Callable[[list[Any]], list[Any]]]
+# a statement, its parameters (a list: executemany), the indexes of the ops it covers, and
+# how to turn its rows into one result per op
+Step = tuple[Any, Any, list[int], Callable[[list[Any]], list[Any]]]
 
 
 class DirectWriter:
@@ -71,22 +72,41 @@ class DirectWriter:
         """Release what the writer holds (nothing here)."""
 
 
-def _plan(ops: list[Op]) -> list[Step]:
-    """Consecutive starts and completions each become one statement."""
+def _fuse(ops: list[Op]) -> tuple[list[tuple[int, Op]], dict[int, int]]:
+    """A job whose start and completion are both in this flush (and nothing else) becomes
+    one `run` write. Returns the (index, op) to apply and start index -> run index."""
+    by_job: dict[tuple[uuid.UUID, str], list[int]] = defaultdict(list)
+    for n, (_, job_id, owner_id, _) in enumerate(ops):
+        by_job[(job_id, owner_id)].append(n)
+    alias = {
+        first: second
+        for first, second, *rest in (v for v in by_job.values() if len(v) == 2)
+        if not rest and ops[first][0] == "start" and ops[second][0] == "complete"
+    }
+    runs = set(alias.values())
+    kept = [(n, ("run", *op[1:]) if n in runs else op) for n, op in enumerate(ops)
+            if n not in alias]  # fmt: skip
+    return kept, alias
+
+
+def _plan(kept: list[tuple[int, Op]]) -> list[Step]:
+    """Consecutive ops of one kind (create, start, complete, run) become one statement."""
     steps: list[Step] = []
-    for kind, run in itertools.groupby(ops, key=lambda op: op[0]):
+    for kind, run in itertools.groupby(kept, key=lambda item: item[1][0]):
         batch = list(run)
-        keys = [(i, o) for _, i, o, _ in batch]
+        index = [n for n, _ in batch]
+        keys = [(i, o) for _, (_, i, o, _) in batch]
         if kind == "create":
-            rows = [row_values(record) for _, _, _, record in batch]
-            steps.append((insert(jobs), rows, _nones(len(rows))))
+            rows = [row_values(record) for _, (_, _, _, record) in batch]
+            steps.append((insert(jobs), rows, index, _nones(len(rows))))
         elif kind == "start":
-            steps.append((*start_many_statement(keys), _claimer(keys, full=False)))
-        elif kind == "complete":
-            items = [(i, o, r) for _, i, o, r in batch]
-            steps.append((*complete_many_statement(items), _claimer(keys, full=True)))
+            steps.append((*start_many_statement(keys), index, _claimer(keys, full=False)))
+        elif kind in ("complete", "run"):
+            items = [(i, o, r) for _, (_, i, o, r) in batch]
+            statement = complete_many_statement(items, from_start=kind == "run")
+            steps.append((*statement, index, _claimer(keys, full=True)))
         else:
-            steps += [_single(op) for op in batch]
+            steps += [_single(n, op) for n, op in batch]
     return steps
 
 
@@ -98,13 +118,13 @@ def _claimer(keys: list[tuple[uuid.UUID, str]], *, full: bool) -> Callable[[list
     return lambda rows: claim_rows(rows, keys, full=full)
 
 
-def _single(op: Op) -> Step:
+def _single(index: int, op: Op) -> Step:
     kind, job_id, owner_id, payload = op
     if kind == "progress":
-        return progress_statement(job_id, *payload), {}, lambda _rows: [None]
+        return progress_statement(job_id, *payload), {}, [index], lambda _rows: [None]
     target, values = payload
     statement = transition_statement(job_id, target, values, owner_id)
-    return statement, {}, lambda rows: [_record(rows[0]) if rows else None]
+    return statement, {}, [index], lambda rows: [_record(rows[0]) if rows else None]
 
 
 class BatchedWriter(DirectWriter):
@@ -154,34 +174,41 @@ class BatchedWriter(DirectWriter):
         future.add_done_callback(_log_failure)
 
     async def _flush(self, ops: list[Op]) -> list[Any]:
-        steps = _plan(ops)
+        kept, alias = _fuse(ops)
+        steps = _plan(kept)
+        results: list[Any] = [None] * len(ops)
         if self._sqlite is not None and self._sqlite_patient is not None:
             try:
-                return self._flush_sync(self._sqlite, steps)
+                self._flush_sync(self._sqlite, steps, results)
             except OperationalError as exc:
                 if "locked" not in str(exc):
                     raise
                 # Another process holds the write lock for long: wait for it off the loop.
-                return await asyncio.to_thread(self._flush_sync, self._sqlite_patient, steps)
-        results: list[Any] = []
-        async with self.store.db.transaction(None) as conn:
-            for statement, params, unpack in steps:
-                results += unpack(_rows(await conn.execute(statement, params)))
+                await asyncio.to_thread(self._flush_sync, self._sqlite_patient, steps, results)
+        else:
+            async with self.store.db.transaction(None) as conn:
+                for statement, params, index, unpack in steps:
+                    _place(results, index, unpack(_rows(await conn.execute(statement, params))))
+        for start, run in alias.items():
+            results[start] = results[run]
         return results
 
     @staticmethod
-    def _flush_sync(engine: Engine, steps: list[Step]) -> list[Any]:
-        results: list[Any] = []
+    def _flush_sync(engine: Engine, steps: list[Step], results: list[Any]) -> None:
         conn: Connection
         with engine.begin() as conn:
-            for statement, params, unpack in steps:
-                results += unpack(_rows(conn.execute(statement, params)))
-        return results
+            for statement, params, index, unpack in steps:
+                _place(results, index, unpack(_rows(conn.execute(statement, params))))
 
     def close(self) -> None:
         for engine in (self._sqlite, self._sqlite_patient):
             if engine is not None:
                 engine.dispose()
+
+
+def _place(results: list[Any], index: list[int], values: list[Any]) -> None:
+    for n, value in zip(index, values, strict=True):
+        results[n] = value
 
 
 def _rows(result: Any) -> list[Any]:
