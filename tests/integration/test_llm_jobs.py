@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,9 @@ from ultudy.db.study import insert_document
 from ultudy.jobs.processors import REGISTRY
 
 ALICE = {"x-user-id": "alice"}
+SCAN = (
+    Path(__file__).resolve().parents[1] / "data" / "pdfs" / "pypi-pikepdf__francais.pdf"
+).read_bytes()
 GRADE = {"verdict": "correct", "score": 0.9, "feedback": "Right: it reads a character vector."}
 
 
@@ -100,3 +104,38 @@ async def test_an_unreachable_llm_is_retried_by_the_queue_then_fails_with_the_re
     assert job["attempts"] == 2
     assert "could not be reached" in job["error_message"]
     assert len(llm.requests) == 6  # 3 tries inside each of the 2 job attempts
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+async def test_scanned_pages_are_read_by_a_vision_model(
+    backend: Backend, llm: FakeLLMServer, provider: str
+) -> None:
+    settings = llm_settings(backend, llm, provider)
+    llm.script(Reply.content({"text": "Le français est une langue romane."}))
+    async with api(settings, REGISTRY) as (client, _state):
+        response = await client.post(
+            "/upload/pdf-structured", headers=ALICE,
+            files={"file": ("scan.pdf", SCAN, "application/pdf")},
+        )  # fmt: skip
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["pages_without_text"] == [1]
+    assert result["pages_read_by_model"] == [1]
+    assert result["sections"][0]["char_count"] == len("Le français est une langue romane.")
+    body = llm.requests[0].body
+    if provider == "openai":
+        image = body["messages"][1]["content"][1]["image_url"]["url"]
+        assert image.startswith("data:image/png;base64,")
+    else:
+        assert body["contents"][0]["parts"][1]["inline_data"]["mime_type"] == "image/png"
+
+
+async def test_without_a_model_scanned_pages_are_only_listed(backend: Backend) -> None:
+    settings = backend.settings(processors="ultudy.jobs.processors:REGISTRY")
+    async with api(settings, REGISTRY) as (client, _state):
+        response = await client.post(
+            "/upload/pdf-structured", headers=ALICE,
+            files={"file": ("scan.pdf", SCAN, "application/pdf")},
+        )  # fmt: skip
+    result = response.json()
+    assert (result["pages_without_text"], result["pages_read_by_model"]) == ([1], [])

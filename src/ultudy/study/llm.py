@@ -18,9 +18,11 @@ the reason in the prompt) up to `max_attempts` times, then raise `LLMError`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -70,7 +72,7 @@ class LLMClient(Protocol):
     name: str
 
     async def complete_json(
-        self, *, system: str, prompt: str, schema: dict[str, Any]
+        self, *, system: str, prompt: str, schema: dict[str, Any], images: Sequence[bytes] = ()
     ) -> dict[str, Any]: ...
 
 
@@ -200,13 +202,21 @@ class OpenAICompatibleClient(LLMClient):
         self._timeout_s = timeout_s
         self._transport = transport
 
-    def _request(self, system: str, prompt: str, schema: dict[str, Any]) -> dict[str, Any]:
+    def _request(
+        self, system: str, prompt: str, schema: dict[str, Any], images: Sequence[bytes] = ()
+    ) -> dict[str, Any]:
         """The request body; the schema's "title" becomes the json_schema's name."""
+        content: Any = prompt
+        if images:
+            content = [{"type": "text", "text": prompt}] + [
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{_b64(png)}"}}
+                for png in images
+            ]
         return {
             "model": self.model,
             "messages": [
                 {"role": "system", "content": system},
-                {"role": "user", "content": prompt},
+                {"role": "user", "content": content},
             ],
             "response_format": {
                 "type": "json_schema",
@@ -219,14 +229,14 @@ class OpenAICompatibleClient(LLMClient):
         }
 
     async def complete_json(
-        self, *, system: str, prompt: str, schema: dict[str, Any]
+        self, *, system: str, prompt: str, schema: dict[str, Any], images: Sequence[bytes] = ()
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         payload = await _post_json(
             self.name,
             self._url,
             headers=headers,
-            body=self._request(system, prompt, schema),
+            body=self._request(system, prompt, schema, images),
             timeout_s=self._timeout_s,
             transport=self._transport,
         )
@@ -275,10 +285,14 @@ class GeminiClient(LLMClient):
         self._timeout_s = timeout_s
         self._transport = transport
 
-    def _request(self, system: str, prompt: str, schema: dict[str, Any]) -> dict[str, Any]:
+    def _request(
+        self, system: str, prompt: str, schema: dict[str, Any], images: Sequence[bytes] = ()
+    ) -> dict[str, Any]:
+        parts: list[dict[str, Any]] = [{"text": prompt}]
+        parts += [{"inline_data": {"mime_type": "image/png", "data": _b64(png)}} for png in images]
         return {
             "systemInstruction": {"parts": [{"text": system}]},
-            "contents": [{"role": "user", "parts": [{"text": prompt}]}],
+            "contents": [{"role": "user", "parts": parts}],
             "generationConfig": {
                 "responseMimeType": "application/json",
                 "responseSchema": to_gemini_schema(schema),
@@ -286,13 +300,13 @@ class GeminiClient(LLMClient):
         }
 
     async def complete_json(
-        self, *, system: str, prompt: str, schema: dict[str, Any]
+        self, *, system: str, prompt: str, schema: dict[str, Any], images: Sequence[bytes] = ()
     ) -> dict[str, Any]:
         payload = await _post_json(
             self.name,
             self._url,
             headers={"x-goog-api-key": self._api_key},
-            body=self._request(system, prompt, schema),
+            body=self._request(system, prompt, schema, images),
             timeout_s=self._timeout_s,
             transport=self._transport,
         )
@@ -391,6 +405,7 @@ class _Request:
     system: str
     prompt: str
     schema: dict[str, Any]
+    images: tuple[bytes, ...] = ()
 
 
 async def _ask(
@@ -408,7 +423,7 @@ async def _ask(
         delay = backoff_s * 2 ** (attempt - 1)
         try:
             answer = await client.complete_json(
-                system=request.system, prompt=prompt, schema=request.schema
+                system=request.system, prompt=prompt, schema=request.schema, images=request.images
             )
             return model.model_validate(answer)
         except LLMRetryableError as error:
@@ -685,3 +700,45 @@ class LLMGrader:
             backoff_s=self._backoff_s,
         )
         return FreeTextGrade(verdict=result.verdict, score=result.score, feedback=result.feedback)
+
+
+# --- Pages without a text layer --------------------------------------------------------
+
+PAGE_SYSTEM = (
+    "You transcribe scanned pages of course material. Return the page's text exactly as "
+    "written, in reading order, without commentary. Return an empty string for a page "
+    "with no text."
+)
+PAGE_SCHEMA: dict[str, Any] = {
+    "title": "page_text",
+    "type": "object",
+    "properties": {"text": {"type": "string"}},
+    "required": ["text"],
+    "additionalProperties": False,
+}
+
+
+class _PageText(BaseModel):
+    text: str
+
+
+class LLMPageReader:
+    """Reads the text of a page image with a vision-capable language model."""
+
+    def __init__(self, client: LLMClient, *, max_attempts: int = 3, backoff_s: float = 0.5):
+        self._client = client
+        self._max_attempts = max_attempts
+        self._backoff_s = backoff_s
+
+    async def read(self, png: bytes) -> str:
+        request = _Request(
+            what="page transcription", system=PAGE_SYSTEM, prompt="Transcribe this page.",
+            schema=PAGE_SCHEMA, images=(png,),
+        )  # fmt: skip
+        result = await _ask(self._client, request, _PageText, max_attempts=self._max_attempts,
+                            backoff_s=self._backoff_s)  # fmt: skip
+        return result.text.strip()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

@@ -10,12 +10,13 @@ PDFium is not thread-safe, so every use of it in this process goes through one l
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
 MAGIC_SEARCH_BYTES = 1024
+RENDER_SCALE = 2.0  # 144 dpi: enough for a model to read body text
 MIN_TEXT_CHARS = 10  # fewer non-space characters on a page: it has no text layer
 MAX_OUTLINE_LEVEL = 1  # outline levels kept as sections (0 = chapters, 1 = sections)
 HEADING_SIZE_RATIO = 1.12  # a heading's font is at least this much larger than the body's
@@ -83,6 +85,30 @@ def extract_pdf(
             return _extract(pdf, on_page)
         finally:
             pdf.close()
+
+
+def render_page_png(path: str | Path, page: int, *, scale: float = RENDER_SCALE) -> bytes:
+    """One page (1-based) as a PNG image, for a vision model to read."""
+    with _PDFIUM_LOCK:
+        pdf = _open(path)
+        try:
+            image = pdf[page - 1].render(scale=scale).to_pil()
+        finally:
+            pdf.close()
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def with_page_texts(doc: ExtractedDocument, texts: dict[int, str]) -> ExtractedDocument:
+    """The document with text read elsewhere (a vision model) added to its pages' sections."""
+    pages = [texts.get(n + 1) or text for n, text in enumerate(doc.pages)]
+    sections = []
+    for section in doc.sections:
+        extra = [texts[p] for p in range(section.page_start, section.page_end + 1) if texts.get(p)]
+        text = "\n\n".join([section.text, *extra]).strip() if extra else section.text
+        sections.append(replace(section, text=text))
+    return replace(doc, pages=pages, sections=sections)
 
 
 def _open(path: str | Path) -> pdfium.PdfDocument:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from ultudy.jobs.context import Services
 from ultudy.study.grading import FreeTextGrader, OfflineGrader
 from ultudy.study.lessons import LessonEngine, OfflineLessonEngine
-from ultudy.study.llm import LLMGrader, LLMLessonEngine, make_llm_client
+from ultudy.study.llm import LLMGrader, LLMLessonEngine, LLMPageReader, make_llm_client
 from ultudy.study.storage import LocalStorage, Storage
 
 T = TypeVar("T")
@@ -41,6 +41,12 @@ def lesson_engine(services: Services) -> LessonEngine:
         lambda: LLMLessonEngine(client) if client else OfflineLessonEngine(),
     )  # fmt: skip
     return engine
+
+
+def page_reader(services: Services) -> LLMPageReader | None:
+    """A vision-capable model for pages without a text layer; None when offline."""
+    client = _llm(services)
+    return None if client is None else LLMPageReader(client)
 
 
 def free_text_grader(services: Services) -> FreeTextGrader:

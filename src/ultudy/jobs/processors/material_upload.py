@@ -10,11 +10,12 @@ from typing import Any
 from ultudy.db.study import insert_document
 from ultudy.errors import JobCancelledError
 from ultudy.jobs.context import JobContext
-from ultudy.jobs.processors.common import storage
-from ultudy.study.pdf import ExtractedDocument, extract_pdf
+from ultudy.jobs.processors.common import page_reader, storage
+from ultudy.study.pdf import ExtractedDocument, extract_pdf, render_page_png, with_page_texts
 
 EXTRACT_START_PCT = 5
 EXTRACT_END_PCT = 85
+MAX_MODEL_PAGES = 50  # scanned pages sent to a vision model per document
 
 
 async def _extract(ctx: JobContext, path: str) -> ExtractedDocument:
@@ -40,6 +41,20 @@ async def _extract(ctx: JobContext, path: str) -> ExtractedDocument:
                            f"Reading page {done} of {total}")  # fmt: skip
 
 
+async def _read_image_pages(ctx: JobContext, path: str, doc: ExtractedDocument) -> dict[int, str]:
+    """Pages with no text layer, read by a vision-capable model when one is configured."""
+    reader = page_reader(ctx.services)
+    pages = doc.pages_without_text[:MAX_MODEL_PAGES]
+    if reader is None or not pages:
+        return {}
+    texts = {}
+    for n, page in enumerate(pages, start=1):
+        await ctx.progress(86, f"Reading scanned page {page} ({n} of {len(pages)}) with the model")
+        png = await asyncio.to_thread(render_page_png, path, page)
+        texts[page] = await reader.read(png)
+    return {page: text for page, text in texts.items() if text}
+
+
 def _section_rows(doc: ExtractedDocument) -> list[dict[str, Any]]:
     return [
         {"id": uuid.uuid4(), "title": s.title[:500], "level": s.level, "page_start": s.page_start,
@@ -53,6 +68,9 @@ async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
     await ctx.progress(1, "Opening the PDF")
     path = storage(ctx.services).path(data["storage_key"])
     doc = await _extract(ctx, str(path))
+    read_by_model = await _read_image_pages(ctx, str(path), doc)
+    if read_by_model:
+        doc = with_page_texts(doc, read_by_model)
     await ctx.progress(90, f"Saving {len(doc.sections)} sections")
     title = (data.get("title") or doc.title or data.get("filename") or "Untitled").strip()[:300]
     rows = _section_rows(doc)
@@ -68,4 +86,5 @@ async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "document_id": str(document_id), "title": title, "page_count": doc.page_count,
         "sections": sections, "pages_without_text": doc.pages_without_text,
+        "pages_read_by_model": sorted(read_by_model),
     }  # fmt: skip
