@@ -91,3 +91,34 @@ async def test_malformed_and_unknown_ids_are_client_errors(backend: Backend) -> 
         missing = await client.get(f"/jobs/{uuid.uuid4()}", headers=ALICE)
         assert missing.status_code == 404
         assert missing.json()["detail"] == "Job not found"
+
+
+async def test_sync_endpoint_runs_inline_and_reports_an_internal_error_cleanly(
+    backend: Backend,
+) -> None:
+    import uuid as uuid_
+
+    from ultudy.db.study import insert_document
+
+    async with api(backend.settings()) as (client, state):
+        section = uuid_.uuid4()
+        async with state.db.transaction("alice") as conn:
+            doc = await insert_document(conn, "alice", {
+                "title": "t", "filename": "t.pdf", "storage_key": "k", "sha256": "",
+                "page_count": 1, "pages_without_text": []}, [{
+                "id": section, "title": "S", "level": 1, "page_start": 1, "page_end": 1,
+                "text": "x", "char_count": 1, "content_hash": "h"}])  # fmt: skip
+        body = {"document_id": str(doc), "section_id": str(section)}
+        ok = await client.post("/lessons/generate", json=body, headers=ALICE)
+        assert ok.status_code == 200
+        assert ok.json() == {"echo": None, "steps": 1, "attempt": 1}
+    crashing = {JobType.LESSON_GENERATION: _always_crashes}
+    async with api(backend.settings(), crashing) as (client, _state):
+        broken = await client.post("/lessons/generate", json=body, headers=ALICE)
+    assert broken.status_code == 500
+    assert "internal error" in broken.json()["detail"]
+    assert "kaput" not in broken.json()["detail"]
+
+
+async def _always_crashes(_ctx: object, _data: object) -> dict[str, object]:
+    raise RuntimeError("kaput")

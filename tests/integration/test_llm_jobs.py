@@ -139,3 +139,17 @@ async def test_without_a_model_scanned_pages_are_only_listed(backend: Backend) -
         )  # fmt: skip
     result = response.json()
     assert (result["pages_without_text"], result["pages_read_by_model"]) == ([1], [])
+
+
+async def test_sync_endpoint_answers_503_when_the_llm_is_unreachable(
+    backend: Backend, llm: FakeLLMServer
+) -> None:
+    settings = llm_settings(backend, llm, "openai")
+    llm.script(Reply.error(503, "overloaded"))
+    async with api(settings, REGISTRY) as (client, state):
+        body = await seed(settings, state)
+        response = await client.post("/lessons/generate", json=body, headers=ALICE)
+        assert response.status_code == 503
+        assert "could not be reached" in response.json()["detail"]
+        job = (await client.get("/jobs?type=lesson_generation", headers=ALICE)).json()["jobs"][0]
+    assert job["status"] == "failed"

@@ -31,13 +31,13 @@ from ultudy.api.state import AppState
 from ultudy.config import Settings
 from ultudy.db import Database
 from ultudy.embedded import resolve_redis_url
-from ultudy.errors import JobInputError, NotFoundError, UltudyError
+from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
 from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.processors import load_registry
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.runner import JobRunner
-from ultudy.jobs.service import JobService, JobStateError
+from ultudy.jobs.service import JobFailedError, JobService, JobStateError
 from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import BatchedWriter, DirectWriter
 
@@ -47,6 +47,8 @@ ERROR_STATUS: tuple[tuple[type[UltudyError], int], ...] = (
     (NotFoundError, status.HTTP_404_NOT_FOUND),
     (JobStateError, status.HTTP_409_CONFLICT),
     (JobInputError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (TransientError, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (JobFailedError, status.HTTP_500_INTERNAL_SERVER_ERROR),
 )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from ultudy.db.types import utcnow
-from ultudy.errors import JobInputError, NotFoundError, UltudyError
+from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.runner import Delivery, ExpectedFailure, JobRunner
@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 class JobStateError(UltudyError):
     """The job is not in a state that allows this."""
+
+
+class JobFailedError(UltudyError):
+    """The job failed because of an internal error."""
 
 
 class JobService:
@@ -57,6 +61,11 @@ class JobService:
             done = await self.runner.run(delivery)
         except ExpectedFailure as exc:
             raise JobInputError(str(exc)) from exc
+        except TransientError:
+            raise
+        except Exception as exc:
+            failed = await self.store.get(record.id, owner_id=owner_id)
+            raise JobFailedError(failed.error_message if failed else None) from exc
         if done is None:
             raise JobStateError("The job was cancelled")
         return done
@@ -106,9 +115,12 @@ class JobService:
                 f"Job is already {current.status}; only a pending or "
                 "processing job can be cancelled"
             )
-        removed = await self.queues.remove(JobType(record.type), str(job_id))
-        if not removed:
-            await self.queues.request_cancel(str(job_id))
+        try:
+            if not await self.queues.remove(JobType(record.type), str(job_id)):
+                await self.queues.request_cancel(str(job_id))
+        except RedisError:
+            # The row is cancelled, so no worker will run it; a running one stops at its end.
+            logger.warning("could not relay the cancel of job %s to the broker", job_id)
         await self.events.publish_job("job.cancelled", record)
         return record
 
