@@ -4,6 +4,9 @@
    (the message carries the send time; same machine, same clock), p50/p99.
 2. What 1,000 idle SSE clients cost the API process (RSS growth, CPU over a window),
    against the original design's 1,000 clients polling `GET /jobs/{id}` every 2 s.
+3. The design not taken: one blocking Redis connection (XREAD BLOCK) per client. Its
+   extra cost over the shared reader is 1,000 connections held by the API process and
+   1,000 blocked clients in the broker; both are measured here directly.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import uuid
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
 from bench.common import System, pct, system, table, write_result
 from ultudy.config import Settings
@@ -34,6 +38,7 @@ CLIENTS = 1000
 WINDOW_S = 30.0
 POLL_S = 2.0
 JOBS = 4
+XREAD_BLOCK_MS = 15_000  # what a per-client reader would block for: the ping interval
 
 
 def raise_fd_limit() -> None:
@@ -117,6 +122,48 @@ async def idle_cost(sys_: System, pid: int, mode: str) -> dict[str, Any]:
     return {"rss_mb": (rss2 - rss0) / 2**20, "cpu_pct": (cpu2 - cpu1) / WINDOW_S * 100}
 
 
+async def broker_memory(redis_url: str) -> tuple[int, int]:
+    """Bytes the broker uses, and its connected clients."""
+    client = Redis.from_url(redis_url)
+    memory, clients = await client.info("memory"), await client.info("clients")
+    await client.aclose()
+    return int(memory["used_memory"]), int(clients["connected_clients"])
+
+
+async def per_client_readers(sys_: System) -> dict[str, Any]:
+    """1,000 connections, each in its own XREAD BLOCK on one owner's stream, held by this
+    process the way the per-client design would hold them in the API process."""
+    rss0, _ = proc_stats(os.getpid())
+    mem0, _ = await broker_memory(sys_.redis_url)
+    # redis-py's 5 s default socket timeout would cut every longer XREAD BLOCK.
+    timeout_s = XREAD_BLOCK_MS / 1000 + 5
+    conns = [Redis.from_url(sys_.redis_url, single_connection_client=True,
+                            socket_timeout=timeout_s) for _ in range(CLIENTS)]  # fmt: skip
+    stop = asyncio.Event()
+
+    async def read(n: int, conn: Redis) -> None:
+        key = f"bench-percl:events:idle{n}"
+        while not stop.is_set():
+            await conn.xread({key: "$"}, block=XREAD_BLOCK_MS)
+
+    tasks = [asyncio.create_task(read(n, c)) for n, c in enumerate(conns)]
+    await asyncio.sleep(5)
+    _rss1, cpu1 = proc_stats(os.getpid())
+    await asyncio.sleep(WINDOW_S)
+    rss2, cpu2 = proc_stats(os.getpid())
+    mem2, connected = await broker_memory(sys_.redis_url)
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    failed = [r for r in await asyncio.gather(*tasks, return_exceptions=True)
+              if isinstance(r, Exception)]  # fmt: skip
+    await asyncio.gather(*(c.aclose() for c in conns), return_exceptions=True)
+    if failed:
+        raise RuntimeError(f"{len(failed)} readers failed; first: {failed[0]!r}")
+    return {"rss_mb": (rss2 - rss0) / 2**20, "cpu_pct": (cpu2 - cpu1) / WINDOW_S * 100,
+            "broker_mb": (mem2 - mem0) / 2**20, "connected": connected}  # fmt: skip
+
+
 def main() -> None:
     raise_fd_limit()
     with system(ULTUDY_PROCESSORS="bench.progress_proc:REGISTRY") as sys_:
@@ -127,6 +174,7 @@ def main() -> None:
         delays = asyncio.run(push_delays(sys_))
         sse = asyncio.run(idle_cost(sys_, api_pid, "sse"))
         polling = asyncio.run(idle_cost(sys_, api_pid, "poll"))
+        readers = asyncio.run(per_client_readers(sys_))
     text = "\n".join([
         f"### Push delay: processor `progress()` → SSE client ({len(delays)} events, "
         "SQLite + embedded Valkey)",
@@ -140,6 +188,16 @@ def main() -> None:
             [f"{CLIENTS} on SSE (push)", f"{sse['rss_mb']:.1f}", f"{sse['cpu_pct']:.1f}"],
             [f"{CLIENTS} polling every {POLL_S:g} s", f"{polling['rss_mb']:.1f}",
              f"{polling['cpu_pct']:.1f}"],
+        ]),
+        "",
+        f"### Not chosen: one blocking Redis connection per client ({CLIENTS} idle)",
+        "",
+        "Extra over the shared reader (one connection per API process); on top of the SSE row.",
+        "",
+        table(["holder RSS growth MB", "holder CPU %", "broker memory growth MB",
+               "broker connections"], [
+            [f"{readers['rss_mb']:.1f}", f"{readers['cpu_pct']:.1f}",
+             f"{readers['broker_mb']:.1f}", str(readers["connected"])],
         ]),
     ])  # fmt: skip
     write_result("push_latency", text)

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_model: str | None = None
     poll_interval_ms: Annotated[int, Field(ge=100)] = 2000
+    sse_ping_s: Annotated[float, Field(gt=0)] = 15.0
     log_level: str = "INFO"
 
     @model_validator(mode="after")

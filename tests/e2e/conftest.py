@@ -4,14 +4,20 @@ Debian's Chromium driven by Playwright. Nothing is downloaded: the browser is th
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.support.backends import Backend
-from tests.support.harness import api_server, start_worker, stop
+from tests.support.harness import ROOT, start_worker, stop
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -19,6 +25,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+START_TIMEOUT_S = 30
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,17 +34,67 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class System:
+    """The API process on a fixed port, so that it can be restarted under the browser."""
+
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_api(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ultudy", "api"], env={**self.env, "ULTUDY_PORT": str(self.port)},
+            cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._answers():
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.1)
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.base}/openapi.json", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop_api(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+    def restart_api(self) -> None:
+        """Every open stream drops, as it would on a deploy or a proxy timeout."""
+        self.stop_api()
+        self.start_api()
+
+
 @pytest.fixture
-def system(backend: Backend, tmp_path: Path) -> Iterator[str]:
-    """API and worker as real processes with the real processors; yields the base URL."""
+def system(backend: Backend, tmp_path: Path) -> Iterator[System]:
+    """API and worker as real processes with the real processors."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail("Debian's chromium is not installed (apt-get install -y chromium)")
     env = backend.env(processors="ultudy.jobs.processors:REGISTRY", progress_interval_ms=100)
     worker = start_worker(env, log=tmp_path / "worker.log")
+    running = System(env=env, log=tmp_path / "api.log")
     try:
-        with api_server(env, tmp_path / "api.log") as base:
-            yield base
+        running.start_api()
+        yield running
     finally:
+        running.stop_api()
         stop(worker)
 
 

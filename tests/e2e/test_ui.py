@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, Request, expect
 
-from tests.e2e.conftest import screenshot, signed_in
+from tests.e2e.conftest import System, screenshot, signed_in
 
 pytestmark = pytest.mark.only_backends("sqlite", "postgres")
 PDFS = Path(__file__).resolve().parents[1] / "data" / "pdfs"
 CAD = PDFS / "deb-asymptote-doc__CAD.pdf"
+UPLOAD_QUEUE = "/admin/api/queues/material-upload"
+STREAM = re.compile(r"/jobs/events(\?|$)")
 
 
 async def upload(page: Page, path: Path = CAD) -> None:
@@ -20,8 +23,8 @@ async def upload(page: Page, path: Path = CAD) -> None:
     await page.click("#upload-form button[type=submit]")
 
 
-async def test_upload_lesson_check_in_and_the_panel(system: str, browser: Browser) -> None:
-    context, page = await signed_in(browser, system, "alice")
+async def test_upload_lesson_check_in_and_the_panel(system: System, browser: Browser) -> None:
+    context, page = await signed_in(browser, system.base, "alice")
     await expect(page.locator("#live")).to_have_text("● live")
     await screenshot(page, "library")
     await upload(page)
@@ -71,14 +74,21 @@ async def test_upload_lesson_check_in_and_the_panel(system: str, browser: Browse
     await context.close()
 
 
-async def test_panel_shows_a_job_as_it_changes(system: str, browser: Browser) -> None:
-    context, page = await signed_in(browser, system, "carol")
+async def test_panel_shows_a_job_as_it_changes(system: System, browser: Browser) -> None:
+    context, page = await signed_in(browser, system.base, "carol")
     await expect(page.locator("#live")).to_have_text("● live")
     await page.click("#panel-toggle")
     panel = page.locator("#panel")
+    assert (await context.request.post(f"{UPLOAD_QUEUE}/pause")).ok
     await upload(page, PDFS / "deb-r-doc-pdf__R-data.pdf")
-    await expect(panel.locator("li.job")).to_have_count(1)
-    await expect(panel.locator("li.job[data-status=completed]")).to_have_count(1, timeout=30000)
+    row = panel.locator("li.job")
+    await expect(row).to_have_count(1)
+    await expect(row).to_have_attribute("data-status", "pending")
+    await expect(page.locator("#active-count")).to_have_text("1")
+    assert (await context.request.post(f"{UPLOAD_QUEUE}/resume")).ok
+    await expect(row).to_have_attribute("data-status", "completed", timeout=30000)
+    await expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "100")
+    await expect(page.locator("#active-count")).to_have_text("0")
     await page.goto("/jobs-view")
     await page.select_option("[data-filter=type]", "lesson_generation")
     await expect(page.locator("main li.job")).to_have_count(0)
@@ -89,9 +99,9 @@ async def test_panel_shows_a_job_as_it_changes(system: str, browser: Browser) ->
 
 
 async def test_dropped_stream_falls_back_to_polling_and_finishes(
-    system: str, browser: Browser
+    system: System, browser: Browser
 ) -> None:
-    context, page = await signed_in(browser, system, "dave")
+    context, page = await signed_in(browser, system.base, "dave")
     await expect(page.locator("#live")).to_have_text("● live")
     polled: list[str] = []
 
@@ -101,27 +111,26 @@ async def test_dropped_stream_falls_back_to_polling_and_finishes(
 
     page.on("request", note)
     # Hold the job in its queue so that it runs only after the stream is gone.
-    queue = "/admin/api/queues/material-upload"
-    assert (await context.request.post(f"{queue}/pause")).ok
+    assert (await context.request.post(f"{UPLOAD_QUEUE}/pause")).ok
     await upload(page, PDFS / "deb-r-doc-pdf__R-data.pdf")
     bar = page.locator("#modal [role=progressbar]")
     await expect(bar).to_have_attribute("aria-valuenow", "0")
-    # Drop the stream mid-job and keep it down: reconnects are refused.
-    await context.route("**/jobs/events", lambda route: route.abort())
-    await page.evaluate("window.ultudyJobs.source.onerror()")
+    # The stream really drops (the API restarts) and stays down: reconnects are refused.
+    await context.route(STREAM, lambda route: route.abort())
+    await asyncio.to_thread(system.restart_api)
     await expect(page.locator("#live")).to_have_text("○ polling")
-    assert (await context.request.post(f"{queue}/resume")).ok
+    assert (await context.request.post(f"{UPLOAD_QUEUE}/resume")).ok
     await expect(bar).to_have_attribute("aria-valuenow", "100", timeout=30000)
     assert len(polled) >= 2, polled
     await screenshot(page, "polling-fallback")
-    await context.unroute("**/jobs/events")
+    await context.unroute(STREAM)
     await expect(page.locator("#live")).to_have_text("● live", timeout=30000)
     await context.close()
 
 
-async def test_two_users_never_see_each_others_jobs(system: str, browser: Browser) -> None:
-    erin, erin_page = await signed_in(browser, system, "erin")
-    frank, frank_page = await signed_in(browser, system, "frank")
+async def test_two_users_never_see_each_others_jobs(system: System, browser: Browser) -> None:
+    erin, erin_page = await signed_in(browser, system.base, "erin")
+    frank, frank_page = await signed_in(browser, system.base, "frank")
     await expect(frank_page.locator("#live")).to_have_text("● live")
     await upload(erin_page)
     await expect(erin_page.locator("#documents a")).to_have_count(1, timeout=30000)
@@ -136,8 +145,8 @@ async def test_two_users_never_see_each_others_jobs(system: str, browser: Browse
     await frank.close()
 
 
-async def test_admin_dashboard_pauses_and_resumes_a_queue(system: str, browser: Browser) -> None:
-    context, page = await signed_in(browser, system, "ops")
+async def test_admin_dashboard_pauses_and_resumes_a_queue(system: System, browser: Browser) -> None:
+    context, page = await signed_in(browser, system.base, "ops")
     await page.goto("/admin")
     row = page.locator("tr[data-queue=lesson-generation]")
     await expect(row).to_contain_text("running")

@@ -1,139 +1,269 @@
 """The push channel against a real API process: SSE for all jobs and for one job, replay
-with Last-Event-ID, owner isolation, and the WebSocket."""
+with Last-Event-ID, owner isolation, the WebSocket, and no subscription outliving its client.
+
+sse-starlette's process-global shutdown flag needs no reset here: every test runs its own
+API process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
+from redis.asyncio import Redis
+from websockets.exceptions import InvalidStatus
 
 from tests.support.backends import Backend
-from tests.support.harness import api, api_server, sse_events, start_worker, stop
+from tests.support.harness import (
+    api,
+    api_server,
+    eventually,
+    sse_events,
+    start_worker,
+    stop,
+)
+from ultudy.api.hub import EventHub
+from ultudy.api.state import AppState
+from ultudy.jobs.events import EventLog
 from ultudy.jobs.states import JobType
 
 pytestmark = pytest.mark.slow
 ALICE = {"x-user-id": "alice"}
 BOB = {"x-user-id": "bob"}
 SLOW_JOB = {"steps": 4, "sleep_ms": 150}
+Event = dict[str, Any]
 
 
-def for_job(job_id: str) -> Any:
+def ends_job(job_id: str) -> Callable[[Event], bool]:
     return lambda e: e["data"]["job"]["id"] == job_id and e["event"] == "job.completed"
 
 
-async def collect(client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
-                  until: Any, limit: float = 20) -> list[dict[str, Any]]:  # fmt: skip
-    events: list[dict[str, Any]] = []
-
-    async def read() -> None:
-        async with client.stream("GET", url, headers=headers) as response:
-            assert response.status_code == 200
-            async for event in sse_events(response, until=until):
-                events.append(event)
-
-    await asyncio.wait_for(read(), limit)
-    return events
+def stream_order(event_id: str) -> tuple[int, ...]:
+    return tuple(map(int, event_id.split("-")))
 
 
-async def test_all_jobs_stream_then_replay_after_a_reconnect(
-    backend: Backend, tmp_path: Path
-) -> None:
-    settings = backend.settings()
+@contextmanager
+def live_system(backend: Backend, tmp_path: Path) -> Iterator[str]:
+    """A real API process and a real worker; yields the API's base URL."""
     with api_server(backend.env(), tmp_path / "api.log") as base:
-        worker = start_worker(backend.env(), log=tmp_path / "w.log")
+        worker = start_worker(backend.env(), log=tmp_path / "worker.log")
         try:
-            async with (
-                api(settings) as (_c, state),
-                httpx.AsyncClient(base_url=base, timeout=30) as client,
-            ):
-                listening = asyncio.create_task(collect(client, "/jobs/events", ALICE,
-                                                        until=lambda e: e["event"] == "job.completed"))  # fmt: skip
-                await asyncio.sleep(1.2)  # the hub joins a new owner within a second
-                record = await state.jobs.submit("alice", JobType.LESSON_GENERATION, SLOW_JOB)
-                events = await listening
-                kinds = [e["event"] for e in events if e["data"]["job"]["id"] == str(record.id)]
-                assert kinds[0] == "job.created"
-                assert kinds[1] == "job.processing"
-                assert kinds.count("job.progress") == 4
-                assert kinds[-1] == "job.completed"
-                progress = [
-                    e["data"]["job"]["progress"] for e in events if e["event"] == "job.progress"
-                ]
-                assert progress == [25, 50, 75, 100]
-                ids = [e["id"] for e in events]
-                assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
-                # Reconnect as if the connection dropped after the "processing" event.
-                resume = {**ALICE, "Last-Event-ID": ids[1]}
-                replay = await collect(
-                    client, "/jobs/events", resume, until=for_job(str(record.id))
-                )
-                assert [e["id"] for e in replay] == ids[2:]
+            yield base
         finally:
             stop(worker)
+
+
+@asynccontextmanager
+async def clients(backend: Backend, base: str) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
+    """An HTTP client of the API process, and an in-process service to submit jobs with."""
+    async with (
+        api(backend.settings()) as (_asgi, state),
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
+        yield client, state
+
+
+async def listen(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
+    until: Callable[[Event], bool] | None, limit_s: float = 20,
+) -> tuple[asyncio.Task[list[Event]], asyncio.Event]:  # fmt: skip
+    """Start reading a stream; the returned flag is set once the server has answered, which
+    is after it subscribed: anything published from then on reaches this reader."""
+    opened = asyncio.Event()
+
+    async def read() -> list[Event]:
+        events: list[Event] = []
+        async with client.stream("GET", url, headers=headers) as response:
+            assert response.status_code == 200, await response.aread()
+            opened.set()
+            async for event in sse_events(response, until=until):
+                events.append(event)
+        return events
+
+    task = asyncio.create_task(asyncio.wait_for(read(), limit_s))
+    waiter = asyncio.create_task(opened.wait())
+    await asyncio.wait([task, waiter], timeout=limit_s, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()  # raise what went wrong
+    return task, opened
+
+
+async def collect(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
+    until: Callable[[Event], bool] | None,
+) -> list[Event]:  # fmt: skip
+    task, _opened = await listen(client, url, headers, until=until)
+    return await task
+
+
+async def live_clients(client: httpx.AsyncClient) -> int:
+    body = (await client.get("/admin/api/overview", headers=ALICE)).json()
+    count: int = body["live_clients"]
+    return count
+
+
+async def test_all_jobs_stream_in_order_then_replay_after_a_reconnect(
+    backend: Backend, tmp_path: Path
+) -> None:
+    with live_system(backend, tmp_path) as base:
+        async with clients(backend, base) as (client, state):
+            task, _ = await listen(client, "/jobs/events", ALICE,
+                                   until=lambda e: e["event"] == "job.completed")  # fmt: skip
+            record = await state.jobs.submit("alice", JobType.LESSON_GENERATION, SLOW_JOB)
+            events = await task
+            kinds = [e["event"] for e in events if e["data"]["job"]["id"] == str(record.id)]
+            assert kinds == ["job.created", "job.processing", *["job.progress"] * 4,
+                             "job.completed"]  # fmt: skip
+            progress = [e["data"]["job"]["progress"] for e in events[2:6]]
+            assert progress == [25, 50, 75, 100]
+            ids = [e["id"] for e in events]
+            assert ids == sorted(ids, key=stream_order)
+            # Reconnect as if the connection dropped after the "processing" event: by the
+            # header (EventSource's own reconnect) and by the query (a new EventSource).
+            header = await collect(client, "/jobs/events", {**ALICE, "Last-Event-ID": ids[1]},
+                                   until=ends_job(str(record.id)))  # fmt: skip
+            assert [e["id"] for e in header] == ids[2:]
+            query = await collect(client, f"/jobs/events?last_event_id={ids[4]}", ALICE,
+                                  until=ends_job(str(record.id)))  # fmt: skip
+            assert [e["id"] for e in query] == ids[5:]
 
 
 async def test_one_job_stream_ends_with_the_job_and_is_private(
     backend: Backend, tmp_path: Path
 ) -> None:
-    settings = backend.settings()
-    with api_server(backend.env(), tmp_path / "api.log") as base:
-        worker = start_worker(backend.env(), log=tmp_path / "w.log")
-        try:
+    with live_system(backend, tmp_path) as base:
+        async with clients(backend, base) as (client, state):
+            await state.queues.pause("material-upload")  # the job waits for its watchers
+            record = await state.jobs.submit("alice", JobType.MATERIAL_UPLOAD, SLOW_JOB)
+            url = f"/jobs/{record.id}/events"
+            assert (await client.get(url, headers=BOB)).status_code == 404
+            bob, _ = await listen(client, "/jobs/events", BOB, until=None)
+            alice, _ = await listen(client, url, ALICE, until=None)
+            await state.queues.resume("material-upload")
+            events = await alice  # ends by itself
+            assert events[0]["event"] == "job.snapshot"
+            assert events[0]["data"]["job"]["status"] == "pending"
+            assert [e["event"] for e in events[-2:]] == ["job.progress", "job.completed"]
+            assert events[-1]["data"]["job"]["result_data"]["steps"] == 4
+            done = await collect(client, url, ALICE, until=None)
+            assert [e["event"] for e in done] == ["job.snapshot"]
+            assert done[0]["data"]["job"]["status"] == "completed"
+            assert not bob.done()  # still connected, and nothing of alice's came
+            bob.cancel()
+
+
+async def test_no_identity_is_401(backend: Backend, tmp_path: Path) -> None:
+    with live_system(backend, tmp_path) as base:
+        async with clients(backend, base) as (client, state):
+            record = await state.jobs.submit("alice", JobType.MATERIAL_UPLOAD, {})
+            assert (await client.get("/jobs/events")).status_code == 401
+            assert (await client.get(f"/jobs/{record.id}/events")).status_code == 401
+            bad = await client.get("/jobs/events", headers={"x-user-id": "a b"})
+            assert bad.status_code == 401
+        url = base.replace("http", "ws") + "/jobs/ws"
+        with pytest.raises(InvalidStatus) as refused:
+            async with websockets.connect(url):
+                pass
+        assert refused.value.response.status_code == 401
+
+
+async def test_websocket_delivers_the_same_events_to_its_owner_only(
+    backend: Backend, tmp_path: Path
+) -> None:
+    with live_system(backend, tmp_path) as base:
+        async with clients(backend, base) as (client, state):
+            url = base.replace("http", "ws") + "/jobs/ws"
+            cookie = {"cookie": "ultudy_session=alice"}  # what a browser sends
             async with (
-                api(settings) as (_c, state),
-                httpx.AsyncClient(base_url=base, timeout=30) as client,
+                websockets.connect(url, additional_headers=cookie) as ws,
+                websockets.connect(url, additional_headers=BOB) as bob,
             ):
-                record = await state.jobs.submit("alice", JobType.MATERIAL_UPLOAD, SLOW_JOB)
-                url = f"/jobs/{record.id}/events"
-                assert (await client.get(url, headers=BOB)).status_code == 404
-                assert (await client.get("/jobs/events")).status_code == 401
-                bob_sees: list[dict[str, Any]] = []
-
-                async def bob_listens() -> None:
-                    async with client.stream("GET", "/jobs/events", headers=BOB) as response:
-                        async for event in sse_events(response):
-                            bob_sees.append(event)
-
-                spy = asyncio.create_task(bob_listens())
-                events = await collect(client, url, ALICE, until=None)  # ends by itself
-                spy.cancel()
-                assert events[0]["event"] == "job.snapshot"
-                assert events[-1]["event"] == "job.completed"
-                assert events[-1]["data"]["job"]["result_data"]["steps"] == 4
-                assert bob_sees == []
-                done = await collect(client, url, ALICE, until=None)
-                assert [e["event"] for e in done] == ["job.snapshot"]
-        finally:
-            stop(worker)
+                await eventually(lambda: live_clients(client), lambda n: n == 2)
+                record = await state.jobs.submit("alice", JobType.CHECK_IN_EVALUATION,
+                                                 {"steps": 2})  # fmt: skip
+                messages: list[Event] = []
+                while not messages or messages[-1]["type"] != "job.completed":
+                    messages.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(bob.recv(), 0.5)
+            assert {m["data"]["job"]["id"] for m in messages} == {str(record.id)}
+            assert [m["type"] for m in messages] == [
+                "job.created",
+                "job.processing",
+                "job.progress",
+                "job.progress",
+                "job.completed",
+            ]
+            assert messages == sorted(messages, key=lambda m: stream_order(m["id"]))
 
 
-async def test_websocket_delivers_the_same_events(backend: Backend, tmp_path: Path) -> None:
-    settings = backend.settings()
-    with api_server(backend.env(), tmp_path / "api.log") as base:
-        worker = start_worker(backend.env(), log=tmp_path / "w.log")
-        try:
-            async with api(settings) as (_c, state):
-                url = base.replace("http", "ws") + "/jobs/ws"
-                async with websockets.connect(url, additional_headers=ALICE) as ws:
-                    await asyncio.sleep(1.2)
-                    record = await state.jobs.submit(
-                        "alice", JobType.CHECK_IN_EVALUATION, {"steps": 2}
-                    )
-                    kinds = []
-                    while True:
-                        message = json.loads(await asyncio.wait_for(ws.recv(), 20))
-                        kinds.append(message["type"])
-                        assert message["data"]["job"]["id"] == str(record.id)
-                        if message["type"] == "job.completed":
-                            break
-                assert kinds[:2] == ["job.created", "job.processing"]
-                with pytest.raises(websockets.exceptions.InvalidStatus):
-                    async with websockets.connect(url):
-                        pass
-        finally:
-            stop(worker)
+async def test_no_subscription_outlives_its_client(backend: Backend, tmp_path: Path) -> None:
+    """Idle clients that leave free their place in the hub at once, not at the owner's
+    next event (which may never come)."""
+    with live_system(backend, tmp_path) as base:
+        async with clients(backend, base) as (client, _state):
+            url = base.replace("http", "ws") + "/jobs/ws"
+            async with websockets.connect(url, additional_headers=ALICE):
+                await eventually(lambda: live_clients(client), lambda n: n == 1)
+            await eventually(lambda: live_clients(client), lambda n: n == 0, timeout=5)
+            sse, _ = await listen(client, "/jobs/events", ALICE, until=None)
+            assert await live_clients(client) == 1
+            sse.cancel()
+            await eventually(lambda: live_clients(client), lambda n: n == 0, timeout=5)
+
+
+@asynccontextmanager
+async def hub_on(backend: Backend) -> AsyncIterator[tuple[EventHub, EventLog]]:
+    redis = Redis.from_url(backend.redis_url, decode_responses=True)
+    log = EventLog(redis, prefix=backend.prefix, maxlen=100, ttl_s=60)
+    hub = EventHub(backend.redis_url, log)
+    try:
+        yield hub, log
+    finally:
+        await hub.close()
+        await redis.aclose()
+
+
+async def first_event_delay_s(log: EventLog, hub: EventHub, owner: str) -> float:
+    sub = await hub.subscribe(owner, None)
+    start = asyncio.get_running_loop().time()
+    await log.publish(owner, "job.created", {"job": {"id": owner}})
+    await asyncio.wait_for(anext(aiter(sub.events())), 3)
+    return asyncio.get_running_loop().time() - start
+
+
+async def test_a_subscriber_arriving_as_the_reader_leaves_is_served(
+    backend: Backend, redis_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page-navigation case: the last subscriber leaves, the shared reader starts to
+    close, a new page subscribes. The window is a few ms in production; widened here."""
+    async with hub_on(backend) as (hub, log):
+        hub.unsubscribe(await hub.subscribe("alice", None))
+        closing = asyncio.Event()
+        close = Redis.aclose
+
+        async def slow_close(self: Redis, *args: Any, **kwargs: Any) -> None:
+            closing.set()
+            await asyncio.sleep(0.3)
+            await close(self, *args, **kwargs)
+
+        monkeypatch.setattr(Redis, "aclose", slow_close)
+        await asyncio.wait_for(closing.wait(), 3)
+        await first_event_delay_s(log, hub, "alice")
+
+
+async def test_a_new_owner_hears_its_first_event_at_once(
+    backend: Backend, redis_client: Any
+) -> None:
+    async with hub_on(backend) as (hub, log):
+        await hub.subscribe("other", None)  # the shared reader now blocks for up to 1 s
+        await asyncio.sleep(0.2)
+        assert await first_event_delay_s(log, hub, "newcomer") < 0.1

@@ -3,8 +3,8 @@
 One reader task and one Redis connection serve every subscriber of the process: a single
 blocking XREAD over all watched owners' streams, dispatched to in-process queues. A
 thousand idle browsers cost a thousand small queues, not a thousand Redis connections or
-blocked commands. A new owner joins the read at the next round (at most `BLOCK_MS`); the
-stream keeps what was appended meanwhile, so nothing is lost, only delayed once.
+blocked commands. A new owner interrupts the blocked read so that it joins at once; the
+stream keeps what was appended meanwhile, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -68,16 +68,18 @@ class EventHub:
         self._subs: dict[str, set[Subscription]] = {}
         self._cursors: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
+        self._new_owner = asyncio.Event()
 
     async def subscribe(self, owner_id: str, last_event_id: str | None) -> Subscription:
         """Live events of `owner_id`, after replaying those since `last_event_id`."""
         if owner_id not in self._cursors:
             self._cursors[owner_id] = await self._last_id(owner_id)
+            self._new_owner.set()  # the blocked read must start watching this stream too
         cursor = self._cursors[owner_id]
         backlog = await self._replay(owner_id, valid_id(last_event_id), cursor)
         sub = Subscription(owner_id=owner_id, backlog=backlog)
         self._subs.setdefault(owner_id, set()).add(sub)
-        if self._task is None or self._task.done():
+        if self._task is None:
             self._task = asyncio.create_task(self._run(), name="event-hub")
         return sub
 
@@ -109,7 +111,12 @@ class EventHub:
     async def _run(self) -> None:
         conn = Redis.from_url(self.redis_url, decode_responses=True)
         try:
-            while self._subs:
+            while True:
+                if not self._subs:
+                    # Cleared with no await after the check: a subscriber arriving from
+                    # now on starts a new reader instead of joining this closing one.
+                    self._task = None
+                    return
                 try:
                     await self._read_once(conn)
                 except RedisError:
@@ -119,10 +126,21 @@ class EventHub:
             await conn.aclose()
 
     async def _read_once(self, conn: Redis) -> None:
+        self._new_owner.clear()
         streams: dict[Any, Any] = {
             self.log.key(owner): cursor for owner, cursor in self._cursors.items()
         }
-        reply: Any = await conn.xread(streams, count=READ_COUNT, block=BLOCK_MS)
+        read = asyncio.ensure_future(conn.xread(streams, count=READ_COUNT, block=BLOCK_MS))
+        woken = asyncio.ensure_future(self._new_owner.wait())
+        await asyncio.wait({read, woken}, return_when=asyncio.FIRST_COMPLETED)
+        woken.cancel()
+        if not read.done():
+            # A new owner: drop this read (redis-py resets the connection) and start over.
+            read.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError):
+                await read
+            return
+        reply: Any = read.result()
         prefix_len = len(self.log.key(""))
         for key, entries in reply or []:
             owner_id = key[prefix_len:]
@@ -150,10 +168,11 @@ class EventHub:
                     sub.queue.put_nowait(None)
         self._subs.clear()
         self._cursors.clear()
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, RedisError):
-                await self._task
+                await task
 
 
 def _event(event_id: Any, fields: dict[str, str]) -> JobEvent:

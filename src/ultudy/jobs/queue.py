@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from bullmq import Queue
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
@@ -23,8 +23,18 @@ logger = logging.getLogger(__name__)
 COUNT_TYPES = ("waiting", "active", "completed", "failed", "delayed", "paused", "prioritized")
 
 
+REDIS_POOL_SIZE = 100
+REDIS_POOL_WAIT_S = 10
+
+
 def connect_redis(url: str) -> Redis:
-    return Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    # redis-py's default pool raises at once when its connections are all busy; a burst
+    # (browsers reconnecting after a deploy, a wave of submits) must wait for one instead.
+    pool = BlockingConnectionPool.from_url(
+        url, decode_responses=True, health_check_interval=30,
+        max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_S,
+    )  # fmt: skip
+    return Redis.from_pool(pool)
 
 
 class JobQueues:

@@ -22,6 +22,7 @@ async def overview(state: State, jobs: Jobs, _admin: Admin) -> dict[str, Any]:
     failed = await jobs.list(None, status=JobStatus.FAILED, limit=FAILED_SHOWN)
     report["failed_jobs"] = [JobOut.of(j).model_dump() for j in failed.jobs]
     report["rows"] = await jobs.store.count_by_status()
+    report["live_clients"] = state.hub.subscriber_count  # SSE + WebSocket, this process
     return report
 
 

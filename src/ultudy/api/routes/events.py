@@ -2,29 +2,40 @@
 
 Each SSE event carries the stream id; a client reconnecting with `Last-Event-ID` (or
 `?last_event_id=`, for clients that cannot set headers) gets what it missed. A comment
-ping every `SSE_PING_S` keeps proxies from closing idle streams.
+ping every `ULTUDY_SSE_PING_S` keeps proxies from closing idle streams.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 
-from ultudy.api.auth import AuthError, identify
+from ultudy.api.auth import AuthError, Identity, identify
 from ultudy.api.deps import SESSION_COOKIE, Caller, Jobs, State
+from ultudy.api.hub import EventHub, Subscription
 from ultudy.api.schemas import JobOut
+from ultudy.api.state import AppState
 from ultudy.config import AuthMode
 from ultudy.jobs.events import JobEvent
+from ultudy.jobs.store import JobRecord
 
 router = APIRouter(prefix="/jobs", tags=["events"])
 
-SSE_PING_S = 15
 FINAL_EVENTS = frozenset({"job.completed", "job.failed", "job.cancelled"})
+FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+WS_TRY_AGAIN_LATER = 1013  # broker down, or this client fell behind: reconnect and replay
+RETRY_AFTER_S = 2
+UNAVAILABLE = "Live updates are unavailable right now; GET /jobs/{job_id} still works"
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 LastEventQuery = Annotated[str | None, Query(alias="last_event_id", max_length=40)]
 
@@ -33,11 +44,38 @@ def _sse(event: JobEvent) -> ServerSentEvent:
     return ServerSentEvent(data=json.dumps(event.data), event=event.type, id=event.id)
 
 
+async def _subscribe(state: AppState, owner_id: str, last_event_id: str | None) -> Subscription:
+    """A broker that cannot answer is a 503 the client retries (browsers poll meanwhile),
+    not a 500."""
+    try:
+        return await state.hub.subscribe(owner_id, last_event_id)
+    except RedisError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE,
+                            headers={"Retry-After": str(RETRY_AFTER_S)}) from exc  # fmt: skip
+
+
+def _ping_s(state: AppState) -> float:
+    return state.settings.sse_ping_s
+
+
+def _response(
+    state: AppState, sub: Subscription, body: AsyncIterator[ServerSentEvent]
+) -> EventSourceResponse:
+    """The stream, releasing `sub` however it ends. The generator's own `finally` is not
+    enough: a generator that never started (the client left before the first event was
+    asked for) never runs it; the background task runs once the response is over."""
+
+    async def release() -> None:
+        state.hub.unsubscribe(sub)
+
+    return EventSourceResponse(body, ping=_ping_s(state), background=BackgroundTask(release))
+
+
 @router.get("/events", summary="Server-sent events for all of the caller's jobs")
 async def all_events(
     state: State, caller: Caller, last_event_id: LastEventId = None, after: LastEventQuery = None
 ) -> EventSourceResponse:
-    sub = await state.hub.subscribe(caller.user_id, last_event_id or after)
+    sub = await _subscribe(state, caller.user_id, last_event_id or after)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         try:
@@ -46,7 +84,7 @@ async def all_events(
         finally:
             state.hub.unsubscribe(sub)
 
-    return EventSourceResponse(stream(), ping=SSE_PING_S)
+    return _response(state, sub, stream())
 
 
 @router.get("/{job_id}/events", summary="Server-sent events for one job; ends when it does")
@@ -58,49 +96,97 @@ async def job_events(
     last_event_id: LastEventId = None,
     after: LastEventQuery = None,
 ) -> EventSourceResponse:
-    sub = await state.hub.subscribe(caller.user_id, last_event_id or after)
+    # Subscribe before reading the row: a change in between is sent twice, never lost.
+    sub = await _subscribe(state, caller.user_id, last_event_id or after)
     try:
         current = await jobs.get(caller.user_id, job_id)  # 404 for anyone else's job
     except Exception:
         state.hub.unsubscribe(sub)
         raise
+    return _response(state, sub, _one_job(state.hub, sub, current))
 
-    async def stream() -> AsyncIterator[ServerSentEvent]:
-        try:
-            snapshot = {"event": "job.snapshot", "job": JobOut.of(current).model_dump()}
-            yield ServerSentEvent(data=json.dumps(snapshot), event="job.snapshot")
-            if current.status in ("completed", "failed", "cancelled"):
+
+async def _one_job(
+    hub: EventHub, sub: Subscription, current: JobRecord
+) -> AsyncIterator[ServerSentEvent]:
+    try:
+        snapshot = {"event": "job.snapshot", "job": JobOut.of(current).model_dump(mode="json")}
+        yield ServerSentEvent(data=json.dumps(snapshot), event="job.snapshot")
+        if current.status in FINAL_STATUSES:
+            return
+        async for event in sub.events():
+            if event.data.get("job", {}).get("id") != str(current.id):
+                continue
+            yield _sse(event)
+            if event.type in FINAL_EVENTS:
                 return
-            async for event in sub.events():
-                if event.data.get("job", {}).get("id") != str(job_id):
-                    continue
-                yield _sse(event)
-                if event.type in FINAL_EVENTS:
-                    return
-        finally:
-            state.hub.unsubscribe(sub)
-
-    return EventSourceResponse(stream(), ping=SSE_PING_S)
+    finally:
+        hub.unsubscribe(sub)
 
 
 @router.websocket("/ws")
 async def websocket_events(websocket: WebSocket) -> None:
     """The same events as `/jobs/events`, as JSON messages `{id, type, data}`."""
-    state = websocket.app.state.ultudy
+    state: AppState = websocket.app.state.ultudy
+    caller = await _ws_caller(websocket, state)
+    if caller is None:
+        return
     try:
-        caller = identify(state.settings, **_ws_credentials(websocket, state.settings.auth))
-    except AuthError as exc:
-        await websocket.close(code=1008, reason=exc.message)
+        sub = await _subscribe(state, caller.user_id, websocket.query_params.get("last_event_id"))
+    except HTTPException as exc:
+        await _deny(websocket, exc.status_code, str(exc.detail))
         return
     await websocket.accept()
-    sub = await state.hub.subscribe(caller.user_id, websocket.query_params.get("last_event_id"))
     try:
-        async for event in sub.events():
-            await websocket.send_json({"id": event.id, "type": event.type, "data": event.data})
-    except WebSocketDisconnect:
-        pass
+        await _relay(websocket, sub)
     finally:
         state.hub.unsubscribe(sub)
+
+
+async def _ws_caller(websocket: WebSocket, state: AppState) -> Identity | None:
+    """The caller, or None after refusing the handshake."""
+    try:
+        return identify(state.settings, **_ws_credentials(websocket, state.settings.auth))
+    except AuthError as exc:
+        await _deny(websocket, status.HTTP_401_UNAUTHORIZED, exc.message)
+        return None
+
+
+async def _deny(websocket: WebSocket, code: int, detail: str) -> None:
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse({"detail": detail}, code))
+    elif code == status.HTTP_401_UNAUTHORIZED:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=detail)
+    else:
+        await websocket.close(code=WS_TRY_AGAIN_LATER, reason=detail)
+
+
+async def _relay(websocket: WebSocket, sub: Subscription) -> None:
+    """Send events until the client leaves. Reading at the same time is what notices an
+    idle client's departure; otherwise its subscription would live until the next event."""
+    sender = asyncio.create_task(_send_events(websocket, sub), name="ws-send")
+    receiver = asyncio.create_task(_until_closed(websocket), name="ws-receive")
+    done, _pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (sender, receiver):
+        task.cancel()
+    await asyncio.gather(sender, receiver, return_exceptions=True)
+    if sender in done and receiver not in done:
+        await _close_quietly(websocket, WS_TRY_AGAIN_LATER)
+
+
+async def _send_events(websocket: WebSocket, sub: Subscription) -> None:
+    async for event in sub.events():
+        await websocket.send_json({"id": event.id, "type": event.type, "data": event.data})
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _close_quietly(websocket: WebSocket, code: int) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client left first
+        await websocket.close(code=code)
 
 
 def _ws_credentials(websocket: WebSocket, auth: AuthMode) -> dict[str, Any]:

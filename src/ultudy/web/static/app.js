@@ -183,7 +183,7 @@ async function adminPage() {
   const render = async () => {
     const report = await api("/admin/api/overview");
     document.getElementById("health").textContent =
-      `Status: ${report.status} · database ${report.database.backend} ${report.database.rtt_ms ?? "–"} ms · broker ${report.broker.rtt_ms ?? "–"} ms`;
+      `Status: ${report.status} · database ${report.database.backend} ${report.database.rtt_ms ?? "–"} ms · broker ${report.broker.rtt_ms ?? "–"} ms · live clients here: ${report.live_clients}`;
     document.getElementById("warnings").replaceChildren(...report.warnings.map((w) => el("li", {}, w)));
     document.getElementById("queues").replaceChildren(...Object.entries(report.queues).map(([name, c]) => {
       const paused = Boolean(c.is_paused);

@@ -94,35 +94,60 @@ export function announceEndings() {
   });
 }
 
-function jobRow(job) {
-  const bar = el("div", { class: "mini" });
-  const progress = new ProgressBar(bar, `${typeName(job.type)} progress`);
-  progress.set(job);
-  const actions = [];
+function jobActions(job) {
   if (!isFinal(job)) {
-    actions.push(el("button", { class: "btn ghost", onclick: () => api(`/jobs/${job.id}/cancel`, { method: "POST" }).catch((e) => toast("error", e.message)) }, "Cancel"));
-  } else if (job.status !== "completed") {
-    actions.push(el("button", { class: "btn ghost", onclick: () => api(`/jobs/${job.id}/retry`, { method: "POST" }).then(() => toast("info", "Submitted again.")).catch((e) => toast("error", e.message)) }, "Retry"));
+    return [el("button", { class: "btn ghost", onclick: () => api(`/jobs/${job.id}/cancel`, { method: "POST" }).catch((e) => toast("error", e.message)) }, "Cancel")];
   }
-  return el("li", { class: `job ${job.status}`, "data-job-id": job.id, "data-status": job.status },
-    el("div", { class: "job-head" },
-      el("strong", {}, typeName(job.type)),
-      el("span", { class: `status ${job.status}` }, job.status),
-      el("time", { datetime: job.created_at }, new Date(job.created_at).toLocaleTimeString())),
-    bar, el("div", { class: "job-actions" }, actions));
+  if (job.status === "completed") return [];
+  return [el("button", { class: "btn ghost", onclick: () => api(`/jobs/${job.id}/retry`, { method: "POST" }).then(() => toast("info", "Submitted again.")).catch((e) => toast("error", e.message)) }, "Retry")];
 }
 
-// A live list of the user's jobs, optionally filtered by type and status.
+// One job in a list, updated in place as its events arrive.
+class JobRow {
+  constructor(job) {
+    this.status = el("span", { class: "status" });
+    this.actions = el("div", { class: "job-actions" });
+    const bar = el("div", { class: "mini" });
+    this.bar = new ProgressBar(bar, `${typeName(job.type)} progress`);
+    this.root = el("li", { class: "job", "data-job-id": job.id },
+      el("div", { class: "job-head" },
+        el("strong", {}, typeName(job.type)), this.status,
+        el("time", { datetime: job.created_at }, new Date(job.created_at).toLocaleTimeString())),
+      bar, this.actions);
+    this.job = {};
+    this.set(job);
+  }
+
+  set(job) {
+    const wasFinal = isFinal(this.job);
+    this.job = { ...this.job, ...job };
+    this.root.className = `job ${this.job.status}`;
+    this.root.dataset.status = this.job.status;
+    this.status.className = `status ${this.job.status}`;
+    this.status.textContent = this.job.status;
+    this.bar.set(this.job);
+    if (!this.actions.hasChildNodes() || wasFinal !== isFinal(this.job)) {
+      this.actions.replaceChildren(...jobActions(this.job));
+    }
+  }
+}
+
+const RELOAD_MS = 150;
+
+// A live list of the user's jobs, optionally filtered by type and status. Known rows
+// change in place; a job it has not listed yet (or one leaving the filter) reloads the
+// page of jobs, at most once per RELOAD_MS however chatty the events are.
 export class JobList {
   constructor(root) {
     this.root = root;
     this.limit = Number(root.dataset.limit || 20);
     this.filters = { type: "", status: "" };
+    this.rows = new Map();
     this.list = el("ul", { class: "jobs" });
     this.empty = el("p", { class: "muted" }, "No jobs yet.");
     root.append(this.list, this.empty);
-    this.pending = null;
-    jobs.onAny(() => this.schedule());
+    this.reloadTimer = null;
+    jobs.onAny((job) => this.changed(job));
     this.load();
   }
 
@@ -131,9 +156,24 @@ export class JobList {
     this.load();
   }
 
-  schedule() {
-    clearTimeout(this.pending);
-    this.pending = setTimeout(() => this.load(), 150);
+  matches(job) {
+    return (!this.filters.type || job.type === this.filters.type)
+      && (!this.filters.status || job.status === this.filters.status);
+  }
+
+  changed(job) {
+    const row = job && this.rows.get(job.id);
+    if (row && this.matches({ ...row.job, ...job })) {
+      row.set(job);
+      this.countActive();
+    } else {
+      this.scheduleReload(); // a new job; one leaving the filter; or a polling tick (null)
+    }
+  }
+
+  scheduleReload() {
+    if (this.reloadTimer) return;
+    this.reloadTimer = setTimeout(() => { this.reloadTimer = null; this.load(); }, RELOAD_MS);
   }
 
   async load() {
@@ -144,15 +184,21 @@ export class JobList {
       for (const job of page.jobs) {
         if (!isFinal(job) && !jobs.watchers.has(job.id)) jobs.watch(job.id, () => {});
       }
-      this.list.replaceChildren(...page.jobs.map(jobRow));
+      this.rows = new Map(page.jobs.map((job) => [job.id, new JobRow(job)]));
+      this.list.replaceChildren(...[...this.rows.values()].map((row) => row.root));
+      this.empty.textContent = "No jobs yet.";
       this.empty.hidden = page.jobs.length > 0;
-      const active = page.jobs.filter((j) => !isFinal(j)).length;
-      const badge = document.getElementById("active-count");
-      if (badge && this.root.closest("#panel")) badge.textContent = String(active);
+      this.countActive();
     } catch (error) {
       this.empty.textContent = `Could not load jobs: ${error.message}`;
       this.empty.hidden = false;
     }
+  }
+
+  countActive() {
+    const badge = document.getElementById("active-count");
+    if (!badge || !this.root.closest("#panel")) return;
+    badge.textContent = String([...this.rows.values()].filter((row) => !isFinal(row.job)).length);
   }
 }
 
@@ -170,6 +216,9 @@ export function initPanel() {
   toggle.addEventListener("click", () => setOpen(panel.hidden));
   panel.querySelector("#panel-close").addEventListener("click", () => setOpen(false));
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !panel.hidden) setOpen(false);
+    // An open dialog is on top: Esc is its own (the browser closes it), not the panel's.
+    if (event.key === "Escape" && !panel.hidden && !document.querySelector("dialog[open]")) {
+      setOpen(false);
+    }
   });
 }

@@ -34,6 +34,7 @@ class JobsClient {
     this.mode = "connecting";
     this.pollMs = Number(document.body.dataset.pollMs || 2000);
     this.source = null;
+    this.lastEventId = null;
     this.attempt = 0;
     this.pollTimer = null;
   }
@@ -42,9 +43,16 @@ class JobsClient {
     this.connect();
   }
 
+  // A new EventSource does not send Last-Event-ID, so the query carries it: the server
+  // replays what this page missed while the stream was down.
+  streamUrl() {
+    return this.lastEventId
+      ? `/jobs/events?last_event_id=${encodeURIComponent(this.lastEventId)}` : "/jobs/events";
+  }
+
   connect() {
     if (this.source) this.source.close();
-    const source = new EventSource("/jobs/events");
+    const source = new EventSource(this.streamUrl());
     this.source = source;
     source.onopen = () => {
       this.attempt = 0;
@@ -63,6 +71,7 @@ class JobsClient {
     for (const kind of ["job.created", "job.processing", "job.progress", "job.retrying",
       "job.completed", "job.failed", "job.cancelled"]) {
       source.addEventListener(kind, (event) => {
+        if (event.lastEventId) this.lastEventId = event.lastEventId;
         const data = JSON.parse(event.data);
         this.update(data.job, kind);
       });
