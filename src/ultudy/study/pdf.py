@@ -205,10 +205,10 @@ def _open_error(code: int | None, detail: str) -> str:
         return "The PDF is password-protected; upload a copy without a password."
     if code == pdfium_c.FPDF_ERR_SECURITY:
         return "The PDF is protected by an unsupported kind of encryption; upload a plain copy."
-    if code == pdfium_c.FPDF_ERR_SUCCESS:
-        # pdfium refuses a document with no pages without naming an error
-        return "The PDF has no pages, or it is damaged."
-    return "The file could not be read as a PDF; it may be truncated or damaged."
+    # pdfium refuses a document with no pages without setting an error of its own, and its
+    # last-error value is process-wide (left over from any earlier failure), so an empty
+    # document cannot be told apart from a damaged one here: the message names both.
+    return "The file could not be read as a PDF; it may be truncated or damaged, or have no pages."
 
 
 def _extract(pdf: Any, on_page: Callable[[int, int], None] | None) -> ExtractedDocument:
