@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, event, insert, make_url, text
 
 from tests.support.backends import Backend
 from ultudy.db import Database
+from ultudy.db.models import jobs
 from ultudy.jobs.states import JobType
-from ultudy.jobs.store import JobStore
+from ultudy.jobs.store import JobStore, new_job, row_values
 from ultudy.jobs.writer import BatchedWriter
 
 
@@ -61,4 +66,67 @@ async def test_a_slow_job_is_started_then_completed_in_separate_writes(backend: 
         assert (done.status, done.attempts, done.progress) == ("completed", 1, 100)
     finally:
         writer.close()
+        await db.dispose()
+
+
+async def explain(db: Database, statement: str, params: Any) -> str:
+    if db.is_postgres:
+        async with db.transaction(None) as conn:
+            rows = await conn.exec_driver_sql("EXPLAIN " + statement, tuple(params))
+            return "\n".join(str(row[0]) for row in rows)
+    path = make_url(db.url).database
+    assert path is not None
+    with sqlite3.connect(path) as conn:
+        steps = conn.execute("EXPLAIN QUERY PLAN " + statement, tuple(params)).fetchall()
+        return "\n".join(str(step[-1]) for step in steps)
+
+
+async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
+    backend: Backend,
+) -> None:
+    """A queue backlog is many pending rows; a worker's batch write must look its rows up
+    by primary key, not walk every row of a status (SQLite's planner did, for the
+    (id, owner) row-value IN alone)."""
+    db = Database(backend.database_url)
+    store = JobStore(db)
+    writer = BatchedWriter(store)
+    backlog = [new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={},
+                       max_attempts=3) for _ in range(3000)]  # fmt: skip
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE JOBS"):
+            seen.append((statement, params))
+
+    event.listen(Engine, "before_cursor_execute", capture)
+    try:
+        async with db.transaction(None) as conn:
+            await conn.execute(insert(jobs), [row_values(r) for r in backlog])
+            if db.is_postgres:
+                await conn.execute(text("ANALYZE jobs"))
+        first, second = backlog[:2]
+        starts = [writer.start(r.id, r.owner_id) for r in (first, second)]
+        assert all(await asyncio.gather(*starts))
+        done = await asyncio.gather(
+            writer.complete(first.id, "o", {"n": 1}), writer.complete(second.id, "o", {"n": 2})
+        )  # fmt: skip
+        assert all(done)
+        fused = writer.start(backlog[2].id, "o")
+        assert await writer.complete(backlog[2].id, "o", {"n": 3}) is not None
+        assert await fused is not None
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+        writer.close()
+    try:
+        assert len(seen) == 3  # start, complete, start+complete
+        for n, (statement, params) in enumerate(seen):
+            plan = await explain(db, statement, params)
+            if db.is_postgres:
+                # Cost-based: the start (3000 pending rows) goes by key; a completion may
+                # use the status index (few processing rows), never a full scan.
+                assert "Seq Scan" not in plan, plan
+                assert n > 0 or "jobs_pkey" in plan, plan
+            else:
+                assert "USING INDEX sqlite_autoindex_jobs_1 (id=?)" in plan, plan
+    finally:
         await db.dispose()

@@ -125,11 +125,17 @@ def transition_statement(
     return query if owner_id is None else query.where(jobs.c.owner_id == owner_id)
 
 
+# The batch statements name the ids on their own as well as (id, owner) pairs: SQLite's
+# planner does not use the primary key for a row-value IN, and without `ids` scanned every
+# row of the status (a queue backlog of pending rows) on each write.
+
+
 @functools.cache
 def _start_many_statement() -> Any:
     return (
         update(jobs)
-        .where(tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
+        .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see below
+               tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
                jobs.c.status.in_(_sources(JobStatus.PROCESSING)))
         .values(status=JobStatus.PROCESSING.value, updated_at=bindparam("now"),
                 started_at=bindparam("now"), attempts=jobs.c.attempts + 1, progress=0,
@@ -140,7 +146,7 @@ def _start_many_statement() -> Any:
 
 def start_many_statement(items: list[StartItem]) -> tuple[Any, dict[str, Any]]:
     """Many starts in one statement (the worker's group commit); built once, bound each time."""
-    return _start_many_statement(), {"keys": items, "now": utcnow()}
+    return _start_many_statement(), {"ids": [i for i, _ in items], "keys": items, "now": utcnow()}
 
 
 @functools.lru_cache(maxsize=128)
@@ -154,7 +160,8 @@ def _complete_many_statement(size: int, *, from_start: bool) -> Any:
     started = {"started_at": bindparam("now"), "attempts": jobs.c.attempts + 1}
     return (
         update(jobs)
-        .where(tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
+        .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see below
+               tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
                jobs.c.status.in_(sources))
         .values(status=JobStatus.COMPLETED.value, updated_at=bindparam("now"),
                 completed_at=bindparam("now"), progress=100, progress_message="Done",
@@ -169,7 +176,8 @@ def complete_many_statement(
     items: list[CompleteItem], *, from_start: bool = False
 ) -> tuple[Any, dict[str, Any]]:
     """Many completions in one statement, each with its own result."""
-    params: dict[str, Any] = {"keys": [(i, o) for i, o, _ in items], "now": utcnow()}
+    params: dict[str, Any] = {"ids": [i for i, _, _ in items],
+                              "keys": [(i, o) for i, o, _ in items], "now": utcnow()}  # fmt: skip
     for n, (job_id, _, result) in enumerate(items):
         params[f"i{n}"] = job_id
         params[f"r{n}"] = result
