@@ -63,6 +63,7 @@ async def build_state(settings: Settings, registry: Registry | None = None) -> A
         prefix=settings.redis_prefix,
         maxlen=settings.event_stream_maxlen,
         ttl_s=settings.event_stream_ttl_s,
+        batched=True,
     )
     services = Services(settings=settings, db=db)
     store = JobStore(db)

@@ -48,13 +48,21 @@ class EventLog:
     def key(self, owner_id: str) -> str:
         return f"{self.prefix}:events:{owner_id}"
 
-    async def publish(self, owner_id: str, kind: str, data: dict[str, Any]) -> str | None:
-        """Append an event; a broker hiccup must not fail the job, so it is logged only."""
+    def publish_nowait(self, owner_id: str, kind: str, data: dict[str, Any]) -> None:
+        """Queue an event (batched mode): a job does not wait for its watchers, and the
+        order of publishes is the order in the stream. A broker hiccup is logged only."""
+        if self._batch is None:
+            raise RuntimeError("publish_nowait needs a batched EventLog")
         payload = json.dumps({"type": kind, **data}, separators=(",", ":"), default=str)
+        self._batch.submit_nowait((owner_id, payload)).add_done_callback(_log_failure)
+
+    async def publish(self, owner_id: str, kind: str, data: dict[str, Any]) -> str | None:
+        """Append an event; a broker hiccup must not fail the job, so it is logged only.
+        Batched: queued, not awaited, and None is returned."""
         if self._batch is not None:
-            # Not awaited: a job does not wait for its watchers. Order is kept by the queue.
-            self._batch.submit_nowait((owner_id, payload)).add_done_callback(_log_failure)
+            self.publish_nowait(owner_id, kind, data)
             return None
+        payload = json.dumps({"type": kind, **data}, separators=(",", ":"), default=str)
         try:
             return (await self._append_many([(owner_id, payload)]))[0]
         except RedisError:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from typing import Any
 
 from bullmq import Queue
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
 
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
+from ultudy.jobs.batching import GroupCommit
 from ultudy.jobs.states import QUEUE_NAMES, JobType
 from ultudy.jobs.store import JobRecord
 
@@ -47,6 +50,9 @@ class JobQueues:
         self.redis = connect_redis(redis_url)
         opts: dict[str, Any] = {"connection": redis_url, "prefix": self.prefix}
         self.queues = {name: Queue(name, opts) for name in QUEUE_NAMES}
+        self._adds: GroupCommit[JobRecord, Exception | None] = GroupCommit(
+            self._add_many, name="queue-adds"
+        )
 
     @property
     def cancel_channel(self) -> str:
@@ -73,11 +79,30 @@ class JobQueues:
         return opts
 
     async def add(self, record: JobRecord) -> None:
-        queue = self.queues[JobType(record.type).queue_name]
-        # The input travels with the delivery so a worker can start without reading SQL.
-        data = {"owner_id": record.owner_id, "input": record.input_data,
-                "attempts_before": record.attempts, "enqueued_at": time.time()}  # fmt: skip
-        await queue.add(record.type, data, self.job_options(record))
+        """Add the job to its queue. Concurrent adds of one process share one round trip."""
+        outcome = await self._adds.submit(record)
+        if outcome is not None:
+            raise outcome
+
+    async def _add_many(self, records: list[JobRecord]) -> list[Exception | None]:
+        by_queue: dict[str, list[int]] = defaultdict(list)
+        for n, record in enumerate(records):
+            by_queue[JobType(record.type).queue_name].append(n)
+        outcomes: list[Exception | None] = [None] * len(records)
+        for name, index in by_queue.items():
+            # The input travels with the delivery so a worker can start without reading SQL.
+            entries = [
+                {"name": records[n].type, "opts": self.job_options(records[n]),
+                 "data": {"owner_id": records[n].owner_id, "input": records[n].input_data,
+                          "attempts_before": records[n].attempts, "enqueued_at": time.time()}}
+                for n in index
+            ]  # fmt: skip
+            try:
+                await self.queues[name].addBulk(entries)
+            except (RedisError, OSError) as exc:
+                for n in index:
+                    outcomes[n] = exc
+        return outcomes
 
     async def state(self, job_type: JobType, job_id: str) -> str:
         """BullMQ's view: waiting, active, delayed, prioritized, completed, failed... or unknown."""
@@ -136,6 +161,7 @@ class JobQueues:
         return str(config.get("maxmemory-policy", "unknown"))
 
     async def close(self) -> None:
+        await self._adds.drain()
         for queue in self.queues.values():
             await queue.close()
         await self.redis.aclose()

@@ -83,8 +83,8 @@ class JobRunner:
         if not isinstance(self.writer, BatchedWriter) and await started is None:
             logger.info("row is not runnable (finished or cancelled); skipping")
             return None
-        await self._publish(job, "job.processing", 0, None)
-        context = self._context(job, StartAwareSignal(signal or NeverCancelled(), started))
+        feed = _LiveFeed(self, job, started)
+        context = self._context(job, feed, StartAwareSignal(signal or NeverCancelled(), started))
         try:
             result = await self.registry[job.type](context, job.input_data)
         except JobCancelledError as exc:
@@ -106,26 +106,18 @@ class JobRunner:
         # not apply (cancelled or finished meanwhile).
         return await self._complete(job, result)
 
-    def _context(self, job: Delivery, signal: CancelSignal) -> JobContext:
+    def _context(self, job: Delivery, feed: _LiveFeed, signal: CancelSignal) -> JobContext:
         throttle = ProgressThrottle(interval_s=self.progress_interval_s)
         throttle.started()
 
         async def sink(progress: int, message: str | None) -> None:
             if throttle.should_write():
                 await self.writer.progress(job.job_id, job.owner_id, progress, message)
-            await self._publish(job, "job.progress", progress, message)
+            feed.emit("job.progress", progress, message)
 
         return JobContext(
             job_id=job.job_id, owner_id=job.owner_id, type=job.type, attempt=job.attempt,
             services=self.services, sink=sink, signal=signal, enqueued_at=job.enqueued_at,
-        )  # fmt: skip
-
-    async def _publish(self, job: Delivery, kind: str, progress: int, message: str | None) -> None:
-        await self.events.publish(
-            job.owner_id, kind,
-            {"job": {"id": str(job.job_id), "type": job.type.value, "status": "processing",
-                     "progress": progress, "progress_message": message,
-                     "attempts": job.attempt}},
         )  # fmt: skip
 
     async def _complete(self, job: Delivery, result: Any) -> JobRecord | None:
@@ -160,3 +152,44 @@ class JobRunner:
         message = (f"The job failed after {attempt} attempt{'s' if attempt > 1 else ''}: "
                    f"{what} (reference: job {job.job_id}).")  # fmt: skip
         await self._finish(job, JobStatus.FAILED, "job.failed", message)
+
+
+class _LiveFeed:
+    """A running job's live events (processing, then progress), in order. The first goes
+    out once the row says `processing` (none if the row turned out not runnable), so a
+    short job's events and its completion, written in one flush, share one append."""
+
+    def __init__(self, runner: JobRunner, job: Delivery, started: Awaitable[Any]) -> None:
+        self.events = runner.events
+        self.job = job
+        self.held: list[tuple[str, int, str | None]] | None = [("job.processing", 0, None)]
+        if isinstance(started, asyncio.Future) and not started.done():
+            started.add_done_callback(self._on_start)
+        else:  # the row is already processing (a direct write, awaited)
+            self._release()
+
+    def emit(self, kind: str, progress: int, message: str | None) -> None:
+        if self.held is None:
+            self._publish(kind, progress, message)
+        else:
+            self.held.append((kind, progress, message))
+
+    def _on_start(self, started: asyncio.Future[Any]) -> None:
+        if started.cancelled() or started.exception() is not None or started.result() is None:
+            self.held = []  # not running: nothing to show (the final write says what happened)
+        else:
+            self._release()
+
+    def _release(self) -> None:
+        held, self.held = self.held or [], None
+        for event in held:
+            self._publish(*event)
+
+    def _publish(self, kind: str, progress: int, message: str | None) -> None:
+        job = self.job
+        self.events.publish_nowait(
+            job.owner_id, kind,
+            {"job": {"id": str(job.job_id), "type": job.type.value, "status": "processing",
+                     "progress": progress, "progress_message": message,
+                     "attempts": job.attempt}},
+        )  # fmt: skip
