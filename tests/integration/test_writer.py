@@ -45,7 +45,7 @@ async def test_batched_starts_and_completions_apply_once_each_in_order(backend: 
         assert final is not None
         assert final.status == "cancelled"
     finally:
-        writer.close()
+        await writer.close()
         await db.dispose()
 
 
@@ -65,7 +65,7 @@ async def test_a_slow_job_is_started_then_completed_in_separate_writes(backend: 
         assert done is not None
         assert (done.status, done.attempts, done.progress) == ("completed", 1, 100)
     finally:
-        writer.close()
+        await writer.close()
         await db.dispose()
 
 
@@ -116,7 +116,7 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
         assert await fused is not None
     finally:
         event.remove(Engine, "before_cursor_execute", capture)
-        writer.close()
+        await writer.close()
     try:
         assert len(seen) == 3  # start, complete, start+complete
         for n, (statement, params) in enumerate(seen):

@@ -80,7 +80,7 @@ async def build_state(settings: Settings, registry: Registry | None = None) -> A
 async def close_state(state: AppState) -> None:
     await state.hub.close()
     await state.events.drain()
-    state.jobs.creator.close()
+    await state.jobs.creator.close()
     await state.queues.close()
     await state.db.dispose()
     if state.embedded is not None:

@@ -63,6 +63,23 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
 
 
+def make_system_writer_engine(url: str) -> AsyncEngine:
+    """PostgreSQL: one connection for a process's group-committed row writes. Its session
+    is in system scope once (not per transaction) and it autocommits, so a flush that is
+    one statement is one round trip; a flush of several opens a transaction."""
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None,
+                                 isolation_level="AUTOCOMMIT")  # fmt: skip
+
+    def system_scope(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SELECT set_config('ultudy.owner_id', '', false),"
+                       " set_config('ultudy.scope', 'system', false)")  # fmt: skip
+        cursor.close()
+
+    event.listen(engine.sync_engine, "connect", system_scope)
+    return engine
+
+
 class Database:
     """The engine plus `transaction(owner)`: one transaction scoped to one owner."""
 

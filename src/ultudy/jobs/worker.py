@@ -180,7 +180,7 @@ class WorkerProcess:
             task.cancel()
         await asyncio.gather(*helpers, *loops, *closing, return_exceptions=True)
         await self.events.drain()
-        self.writer.close()
+        await self.writer.close()
         await self.queues.close()
         await self.db.dispose()
         logger.info("worker stopped")

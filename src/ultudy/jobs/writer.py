@@ -14,8 +14,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ultudy.db.engine import SQLITE_BUSY_TIMEOUT_MS, make_sync_sqlite_engine
+from ultudy.db.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    make_sync_sqlite_engine,
+    make_system_writer_engine,
+)
 from ultudy.db.models import jobs
 from ultudy.jobs.batching import GroupCommit
 from ultudy.jobs.states import JobStatus
@@ -68,7 +73,7 @@ class DirectWriter:
         async with self.store.db.transaction(record.owner_id) as conn:
             await conn.execute(insert(jobs), [row_values(record)])
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Release what the writer holds (nothing here)."""
 
 
@@ -138,7 +143,10 @@ class BatchedWriter(DirectWriter):
         # statement waits for the GIL held by the busy loop (measured: 15 ms a flush).
         self._sqlite: Engine | None = None
         self._sqlite_patient: Engine | None = None
-        if not store.db.is_postgres:
+        self._pg: AsyncEngine | None = None
+        if store.db.is_postgres:
+            self._pg = make_system_writer_engine(store.db.url)
+        else:
             self._sqlite = make_sync_sqlite_engine(
                 store.db.url, busy_timeout_ms=INLINE_BUSY_TIMEOUT_MS
             )
@@ -185,13 +193,20 @@ class BatchedWriter(DirectWriter):
                     raise
                 # Another process holds the write lock for long: wait for it off the loop.
                 await asyncio.to_thread(self._flush_sync, self._sqlite_patient, steps, results)
-        else:
-            async with self.store.db.transaction(None) as conn:
-                for statement, params, index, unpack in steps:
-                    _place(results, index, unpack(_rows(await conn.execute(statement, params))))
+        elif self._pg is not None:
+            await self._flush_pg(self._pg, steps, results)
         for start, run in alias.items():
             results[start] = results[run]
         return results
+
+    @staticmethod
+    async def _flush_pg(engine: AsyncEngine, steps: list[Step], results: list[Any]) -> None:
+        async with engine.connect() as conn:
+            if len(steps) > 1:  # all or nothing: a transaction
+                conn = await conn.execution_options(isolation_level="READ COMMITTED")
+            async with conn.begin():  # (no BEGIN is sent in autocommit: one round trip)
+                for statement, params, index, unpack in steps:
+                    _place(results, index, unpack(_rows(await conn.execute(statement, params))))
 
     @staticmethod
     def _flush_sync(engine: Engine, steps: list[Step], results: list[Any]) -> None:
@@ -200,10 +215,12 @@ class BatchedWriter(DirectWriter):
             for statement, params, index, unpack in steps:
                 _place(results, index, unpack(_rows(conn.execute(statement, params))))
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for engine in (self._sqlite, self._sqlite_patient):
             if engine is not None:
                 engine.dispose()
+        if self._pg is not None:
+            await self._pg.dispose()
 
 
 def _place(results: list[Any], index: list[int], values: list[Any]) -> None:
