@@ -102,9 +102,16 @@ async def test_several_worker_processes_run_every_job_once(
     async with api(settings) as (client, state):
         workers = [start_worker(env, log=tmp_path / f"w{i}.log") for i in range(3)]
         try:
+            # All three must be taking jobs first, or the first one up runs the whole batch.
+            logs = [tmp_path / f"w{i}.log" for i in range(3)]
+
+            async def started() -> int:
+                return sum("worker started" in log.read_text() for log in logs)
+
+            await eventually(started, lambda n: n == 3, timeout=30)
             ids = [str((await state.jobs.submit(
                 "alice", JobType.MATERIAL_UPLOAD,
-                {"steps": 2, "sleep_ms": 5, "done_file": str(done)},
+                {"steps": 2, "sleep_ms": 20, "done_file": str(done)},
             )).id) for _ in range(60)]  # fmt: skip
             for job_id in ids:
                 await wait_for_status(client, job_id, "completed", user="alice", timeout=60)
