@@ -160,6 +160,23 @@ async def test_one_job_stream_ends_with_the_job_and_is_private(
             bob.cancel()
 
 
+async def test_a_job_that_starts_and_ends_in_one_write_shows_only_its_end(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """A few-ms job's processing/progress events would arrive with its completion; they
+    are dropped (as throttled progress is), and the stream still ends with the result."""
+    with live_system(backend, tmp_path) as base:
+        async with clients(backend, base) as (client, state):
+            task, _ = await listen(client, "/jobs/events", ALICE,
+                                   until=lambda e: e["event"] == "job.completed")  # fmt: skip
+            record = await state.jobs.submit("alice", JobType.CHECK_IN_EVALUATION, {"steps": 3})
+            events = await task
+            mine = [e for e in events if e["data"]["job"]["id"] == str(record.id)]
+            assert [e["event"] for e in mine] == ["job.created", "job.completed"]
+            assert mine[-1]["data"]["job"]["progress"] == 100
+            assert mine[-1]["data"]["job"]["result_data"]["steps"] == 3
+
+
 async def test_no_identity_is_401(backend: Backend, tmp_path: Path) -> None:
     with live_system(backend, tmp_path) as base:
         async with clients(backend, base) as (client, state):
@@ -188,7 +205,7 @@ async def test_websocket_delivers_the_same_events_to_its_owner_only(
             ):
                 await eventually(lambda: live_clients(client), lambda n: n == 2)
                 record = await state.jobs.submit("alice", JobType.CHECK_IN_EVALUATION,
-                                                 {"steps": 2})  # fmt: skip
+                                                 {"steps": 2, "sleep_ms": 50})  # fmt: skip
                 messages: list[Event] = []
                 while not messages or messages[-1]["type"] != "job.completed":
                     messages.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))

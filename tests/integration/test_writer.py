@@ -130,3 +130,45 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
                 assert "USING INDEX sqlite_autoindex_jobs_1 (id=?)" in plan, plan
     finally:
         await db.dispose()
+
+
+async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
+    backend: Backend,
+) -> None:
+    db = Database(backend.database_url)
+    store = JobStore(db)
+    writer = BatchedWriter(store)
+    seen: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE JOBS"):
+            seen.append(statement)
+
+    record = await store.create(owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={},
+                                max_attempts=3)  # fmt: skip
+    other = await store.create(owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={},
+                               max_attempts=3)  # fmt: skip
+    event.listen(Engine, "before_cursor_execute", capture)
+    try:
+        started = writer.start(record.id, "a")
+        await writer.progress(record.id, "a", 30, "a third")
+        await writer.progress(record.id, "a", 60, "two thirds")
+        other_started = writer.start(other.id, "a")
+        await writer.progress(other.id, "a", 50, "half")  # no end in this flush: written
+        done = await writer.complete(record.id, "a", {"ok": True})
+        assert done is not None
+        assert (done.status, done.progress, done.progress_message) == ("completed", 100, "Done")
+        assert await started is not None
+        assert await other_started is not None
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+        await writer.close()
+    try:
+        # the first job: one write; the second: its start, then its progress
+        assert len(seen) == 3, seen
+        running = await store.get(other.id, owner_id="a")
+        assert running is not None
+        assert (running.status, running.progress, running.progress_message) == (
+            "processing", 50, "half")  # fmt: skip
+    finally:
+        await db.dispose()

@@ -156,8 +156,8 @@ class JobRunner:
 
 class _LiveFeed:
     """A running job's live events (processing, then progress), in order. The first goes
-    out once the row says `processing` (none if the row turned out not runnable), so a
-    short job's events and its completion, written in one flush, share one append."""
+    out once the row says `processing`; none if the row turned out not runnable, or if the
+    job's start and end were written together (its final event follows at once)."""
 
     def __init__(self, runner: JobRunner, job: Delivery, started: Awaitable[Any]) -> None:
         self.events = runner.events
@@ -177,6 +177,11 @@ class _LiveFeed:
     def _on_start(self, started: asyncio.Future[Any]) -> None:
         if started.cancelled() or started.exception() is not None or started.result() is None:
             self.held = []  # not running: nothing to show (the final write says what happened)
+        elif isinstance(done := started.result(), JobRecord) and done.status != "processing":
+            # Started and finished in one write (a job of a few ms): the live events would
+            # come microseconds before the final one, which says it all. Dropped, as a
+            # throttled progress update is.
+            self.held = []
         else:
             self._release()
 

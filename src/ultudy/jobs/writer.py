@@ -78,19 +78,23 @@ class DirectWriter:
 
 
 def _fuse(ops: list[Op]) -> tuple[list[tuple[int, Op]], dict[int, int]]:
-    """A job whose start and completion are both in this flush (and nothing else) becomes
-    one `run` write. Returns the (index, op) to apply and start index -> run index."""
+    """A job whose start and completion are both in this flush, with at most progress
+    writes between them, becomes one `run` write (the completion's progress supersedes
+    theirs). Returns the (index, op) to apply and start index -> run index."""
     by_job: dict[tuple[uuid.UUID, str], list[int]] = defaultdict(list)
     for n, (_, job_id, owner_id, _) in enumerate(ops):
         by_job[(job_id, owner_id)].append(n)
-    alias = {
-        first: second
-        for first, second, *rest in (v for v in by_job.values() if len(v) == 2)
-        if not rest and ops[first][0] == "start" and ops[second][0] == "complete"
-    }
+    alias: dict[int, int] = {}
+    superseded: set[int] = set()
+    for index in by_job.values():
+        kinds = [ops[n][0] for n in index]
+        if (len(index) >= 2 and kinds[0] == "start" and kinds[-1] == "complete"
+                and all(kind == "progress" for kind in kinds[1:-1])):  # fmt: skip
+            alias[index[0]] = index[-1]
+            superseded.update(index[1:-1])
     runs = set(alias.values())
     kept = [(n, ("run", *op[1:]) if n in runs else op) for n, op in enumerate(ops)
-            if n not in alias]  # fmt: skip
+            if n not in alias and n not in superseded]  # fmt: skip
     return kept, alias
 
 
