@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Uuid, and_, bindparam, case, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ultudy.db import Database
@@ -182,6 +183,50 @@ def complete_many_statement(
         params[f"i{n}"] = job_id
         params[f"r{n}"] = result
     return _complete_many_statement(len(items), from_start=from_start), params
+
+
+def _listed(target: JobStatus) -> str:
+    return ", ".join(f"'{status}'" for status in _sources(target))
+
+
+# PostgreSQL: the worker's hot batch writes as fixed statements over arrays, so one prepared
+# statement serves every batch size. The writer runs them on its own connection, without
+# SQLAlchemy, which spent ~1 ms of CPU per flush on this machine around a ~0.4 ms statement.
+# They set exactly what start_many_statement / complete_many_statement set.
+_PG_COMPLETE = """status = 'completed', updated_at = $4, completed_at = $4, progress = 100,
+    progress_message = 'Done', error_message = NULL, result_data = v.result::json"""
+_PG_RESULTS = "unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, owner_id, result)"
+_PG_MATCH = "j.id = v.id AND j.owner_id = v.owner_id"
+
+
+def _pg_insert_sql() -> str:
+    """INSERT of many rows from one array per column (JSON travels as text, then cast)."""
+    names = [f.name for f in fields(JobRecord)]
+    compiler = postgresql.dialect().type_compiler_instance  # type: ignore[no-untyped-call]
+    types = [compiler.process(jobs.c[n].type) for n in names]
+    arrays = ", ".join(f"${k + 1}::{'text' if t == 'JSON' else t}[]"
+                       for k, t in enumerate(types))  # fmt: skip
+    values = ", ".join(
+        f"v.{n}::json" if t == "JSON" else f"v.{n}" for n, t in zip(names, types, strict=True)
+    )
+    return (f"INSERT INTO jobs ({', '.join(names)}) SELECT {values} "
+            f"FROM unnest({arrays}) AS v({', '.join(names)})")  # fmt: skip
+
+
+PG_JSON_COLUMNS = frozenset(c.name for c in jobs.c if isinstance(c.type, JSON))
+PG_BATCH_SQL = {
+    "create": _pg_insert_sql(),
+    "start": f"""UPDATE jobs AS j SET status = 'processing', updated_at = $3, started_at = $3,
+    attempts = j.attempts + 1, progress = 0, error_message = NULL
+    FROM unnest($1::uuid[], $2::text[]) AS v(id, owner_id)
+    WHERE {_PG_MATCH} AND j.status IN ({_listed(JobStatus.PROCESSING)})
+    RETURNING j.id, j.owner_id, j.attempts""",
+    "complete": f"""UPDATE jobs AS j SET {_PG_COMPLETE} FROM {_PG_RESULTS}
+    WHERE {_PG_MATCH} AND j.status IN ({_listed(JobStatus.COMPLETED)}) RETURNING j.*""",
+    "run": f"""UPDATE jobs AS j SET {_PG_COMPLETE}, started_at = $4, attempts = j.attempts + 1
+    FROM {_PG_RESULTS}
+    WHERE {_PG_MATCH} AND j.status IN ({_listed(JobStatus.PROCESSING)}) RETURNING j.*""",
+}
 
 
 def progress_statement(job_id: uuid.UUID, progress: int, message: str | None) -> Any:

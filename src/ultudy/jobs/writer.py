@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -22,9 +23,12 @@ from ultudy.db.engine import (
     make_system_writer_engine,
 )
 from ultudy.db.models import jobs
+from ultudy.db.types import utcnow
 from ultudy.jobs.batching import GroupCommit
 from ultudy.jobs.states import JobStatus
 from ultudy.jobs.store import (
+    PG_BATCH_SQL,
+    PG_JSON_COLUMNS,
     JobRecord,
     JobStore,
     _record,
@@ -187,8 +191,14 @@ class BatchedWriter(DirectWriter):
 
     async def _flush(self, ops: list[Op]) -> list[Any]:
         kept, alias = _fuse(ops)
-        steps = _plan(kept)
         results: list[Any] = [None] * len(ops)
+        kinds = {op[0] for _, op in kept}
+        if self._pg is not None and len(kinds) == 1 and (kind := kinds.pop()) in PG_BATCH_SQL:
+            await self._flush_pg_batch(self._pg, kind, kept, results)
+            for start, run in alias.items():
+                results[start] = results[run]
+            return results
+        steps = _plan(kept)
         if self._sqlite is not None and self._sqlite_patient is not None:
             try:
                 self._flush_sync(self._sqlite, steps, results)
@@ -202,6 +212,34 @@ class BatchedWriter(DirectWriter):
         for start, run in alias.items():
             results[start] = results[run]
         return results
+
+    @staticmethod
+    async def _flush_pg_batch(
+        engine: AsyncEngine, kind: str, kept: list[tuple[int, Op]], results: list[Any]
+    ) -> None:
+        """One kind of batch write (the common flush), as one statement on the driver."""
+        keys = [(job_id, owner_id) for _, (_, job_id, owner_id, _) in kept]
+        args: list[Any] = [[i for i, _ in keys], [o for _, o in keys]]
+        if kind == "create":
+            rows = [row_values(record) for _, (_, _, _, record) in kept]
+            args = [[_pg_value(name, row[name]) for row in rows] for name in rows[0]]
+        elif kind != "start":
+            args.append([json.dumps(payload) for _, (_, _, _, payload) in kept])
+        else:
+            args.append(utcnow())
+        if kind in ("complete", "run"):
+            args.append(utcnow())
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            try:
+                returned = await driver.fetch(PG_BATCH_SQL[kind], *args)
+            except BaseException:
+                await conn.invalidate()  # SQLAlchemy did not see it: a broken link must go
+                raise
+        full = kind != "start"
+        by_key = {(r["id"], r["owner_id"]): JobRecord(**dict(r)) if full else r for r in returned}
+        _place(results, [n for n, _ in kept], [by_key.pop(key, None) for key in keys])
 
     @staticmethod
     async def _flush_pg(engine: AsyncEngine, steps: list[Step], results: list[Any]) -> None:
@@ -225,6 +263,10 @@ class BatchedWriter(DirectWriter):
                 engine.dispose()
         if self._pg is not None:
             await self._pg.dispose()
+
+
+def _pg_value(column: str, value: Any) -> Any:
+    return json.dumps(value) if column in PG_JSON_COLUMNS and value is not None else value
 
 
 def _place(results: list[Any], index: list[int], values: list[Any]) -> None:
