@@ -13,7 +13,6 @@ from typing import Any
 
 from bullmq import Queue
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
 
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
@@ -99,7 +98,7 @@ class JobQueues:
             ]  # fmt: skip
             try:
                 await self.queues[name].addBulk(entries)
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # for this queue's records only; their callers decide
                 for n in index:
                     outcomes[n] = exc
         return outcomes

@@ -175,9 +175,10 @@ class _LiveFeed:
             self.held.append((kind, progress, message))
 
     def _on_start(self, started: asyncio.Future[Any]) -> None:
-        if started.cancelled() or started.exception() is not None or started.result() is None:
+        row = None if started.cancelled() or started.exception() else started.result()
+        if row is None:
             self.held = []  # not running: nothing to show (the final write says what happened)
-        elif isinstance(done := started.result(), JobRecord) and done.status != "processing":
+        elif isinstance(row, JobRecord) and row.status != JobStatus.PROCESSING:
             # Started and finished in one write (a job of a few ms): the live events would
             # come microseconds before the final one, which says it all. Dropped, as a
             # throttled progress update is.

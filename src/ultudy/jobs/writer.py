@@ -219,16 +219,16 @@ class BatchedWriter(DirectWriter):
     ) -> None:
         """One kind of batch write (the common flush), as one statement on the driver."""
         keys = [(job_id, owner_id) for _, (_, job_id, owner_id, _) in kept]
-        args: list[Any] = [[i for i, _ in keys], [o for _, o in keys]]
-        if kind == "create":
-            rows = [row_values(record) for _, (_, _, _, record) in kept]
+        payloads = [payload for _, (_, _, _, payload) in kept]
+        args: list[Any]
+        if kind == "create":  # one array per column
+            rows = [row_values(record) for record in payloads]
             args = [[_pg_value(name, row[name]) for row in rows] for name in rows[0]]
-        elif kind != "start":
-            args.append([json.dumps(payload) for _, (_, _, _, payload) in kept])
-        else:
-            args.append(utcnow())
-        if kind in ("complete", "run"):
-            args.append(utcnow())
+        elif kind == "start":  # ids, owners, now
+            args = [[i for i, _ in keys], [o for _, o in keys], utcnow()]
+        else:  # ids, owners, results, now
+            args = [[i for i, _ in keys], [o for _, o in keys],
+                    [json.dumps(result) for result in payloads], utcnow()]  # fmt: skip
         async with engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
