@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 from bullmq import Queue
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bench.common import System, median, pct, system, table, write_result
 from ultudy.config import Settings
 from ultudy.db import Database
-from ultudy.db.models import jobs
+from ultudy.db.models import Document, jobs
 from ultudy.db.study import insert_document
 from ultudy.jobs.context import Services
 from ultudy.jobs.events import EventLog
@@ -51,6 +51,18 @@ async def seed_section(sys_: System) -> dict[str, str]:
         doc_id = await insert_document(conn, "bench", doc, [row])
     await db.dispose()
     return {"document_id": str(doc_id), "section_id": str(section_id)}
+
+
+documents = Document.__table__
+
+
+async def remove_bench_rows(sys_: System) -> None:
+    """An external database (ULTUDY_DATABASE_URL) keeps no bench rows afterwards."""
+    db = Database(sys_.env["ULTUDY_DATABASE_URL"])
+    async with db.transaction(None) as conn:
+        await conn.execute(delete(jobs).where(jobs.c.owner_id == USER["x-user-id"]))
+        await conn.execute(delete(documents).where(documents.c.owner_id == USER["x-user-id"]))
+    await db.dispose()
 
 
 def enqueue_latency(sys_: System, body: dict[str, str]) -> list[float]:
@@ -190,6 +202,7 @@ def main() -> None:
         for _ in range(ROUNDS):
             ours_tp.append(asyncio.run(throughput_ours(sys_, body)))
             raw_tp.append(asyncio.run(throughput_raw(sys_.redis_url, raw_prefix)))
+        asyncio.run(remove_bench_rows(sys_))
     rows = [
         ["enqueue latency, HTTP async path (ms)", f"{median(enqueue):.2f}",
          f"{pct(enqueue, 99):.2f}", "–", "–"],
