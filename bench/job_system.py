@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select
 from bench.common import System, median, pct, system, table, write_result
 from ultudy.config import Settings
 from ultudy.db import Database
-from ultudy.db.models import Document, jobs
+from ultudy.db.models import documents, jobs
 from ultudy.db.study import insert_document
 from ultudy.jobs.context import Services
 from ultudy.jobs.events import EventLog
@@ -51,9 +51,6 @@ async def seed_section(sys_: System) -> dict[str, str]:
         doc_id = await insert_document(conn, "bench", doc, [row])
     await db.dispose()
     return {"document_id": str(doc_id), "section_id": str(section_id)}
-
-
-documents = Document.__table__
 
 
 async def remove_bench_rows(sys_: System) -> None:

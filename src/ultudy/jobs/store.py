@@ -135,7 +135,7 @@ def transition_statement(
 def _start_many_statement() -> Any:
     return (
         update(jobs)
-        .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see below
+        .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see above
                tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
                jobs.c.status.in_(_sources(JobStatus.PROCESSING)))
         .values(status=JobStatus.PROCESSING.value, updated_at=bindparam("now"),
@@ -161,7 +161,7 @@ def _complete_many_statement(size: int, *, from_start: bool) -> Any:
     started = {"started_at": bindparam("now"), "attempts": jobs.c.attempts + 1}
     return (
         update(jobs)
-        .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see below
+        .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see above
                tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
                jobs.c.status.in_(sources))
         .values(status=JobStatus.COMPLETED.value, updated_at=bindparam("now"),
