@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event, insert, make_url, text
 
 from tests.support.backends import Backend
 from ultudy.db import Database
 from ultudy.db.models import jobs
 from ultudy.db.types import utcnow
+from ultudy.jobs import writer as writer_module
 from ultudy.jobs.states import JobType
 from ultudy.jobs.store import PG_BATCH_SQL, JobStore, new_job, row_values
 from ultudy.jobs.writer import BatchedWriter
@@ -142,39 +145,43 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
 
 
 async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
-    backend: Backend,
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A short job's start, progress and end become one `run` write; the end is urgent and
+    takes only its own job's writes along, another job's start and progress linger on."""
     db = Database(backend.database_url)
     store = JobStore(db)
-    writer = BatchedWriter(store)
-    seen: list[str] = []
+    writer = BatchedWriter(store, linger_s=0.5, urgent_linger_s=0)  # to see who lingers
+    applied: list[list[tuple[str, uuid.UUID]]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE JOBS"):
-            seen.append(statement)
+    def spy(ops: list[writer_module.Op]) -> Any:
+        kept, alias = fuse(ops)
+        applied.append([(op[0], op[1]) for _, op in kept])
+        return kept, alias
 
+    fuse = writer_module._fuse
+    monkeypatch.setattr(writer_module, "_fuse", spy)
     record = await store.create(owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={},
                                 max_attempts=3)  # fmt: skip
     other = await store.create(owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={},
                                max_attempts=3)  # fmt: skip
-    event.listen(Engine, "before_cursor_execute", capture)
     try:
         started = writer.start(record.id, "a")
         await writer.progress(record.id, "a", 30, "a third")
         await writer.progress(record.id, "a", 60, "two thirds")
         other_started = writer.start(other.id, "a")
-        await writer.progress(other.id, "a", 50, "half")  # no end in this flush: written
+        await writer.progress(other.id, "a", 50, "half")  # no end for it: written later
         done = await writer.complete(record.id, "a", {"ok": True})
         assert done is not None
         assert (done.status, done.progress, done.progress_message) == ("completed", 100, "Done")
         assert await started is not None
+        assert applied == [[("run", record.id)]]
+        assert not other_started.done()  # type: ignore[attr-defined]
         assert await other_started is not None
+        assert applied[1:] == [[("start", other.id), ("progress", other.id)]]
     finally:
-        event.remove(Engine, "before_cursor_execute", capture)
         await writer.close()
     try:
-        # the first job: one write; the second: its start, then its progress
-        assert len(seen) == 3, seen
         running = await store.get(other.id, owner_id="a")
         assert running is not None
         assert (running.status, running.progress, running.progress_message) == (

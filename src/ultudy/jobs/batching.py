@@ -1,15 +1,20 @@
 """Group commit: concurrent writes from one process share one round trip.
 
 While a flush is in flight, new items queue up and go together in the next one, so
-batches grow with load; `linger_s` lets the first item of a batch wait a moment for
-company. Items are flushed in the order they were submitted.
+batches grow with load. Items may also wait a moment for company: up to `linger_s`, or
+`urgent_linger_s` for an urgent item (one somebody awaits). With a `key` (a job, say), an
+urgent item takes along only the items of its own key while the others go on lingering:
+a short job's start and end still meet in one write, and the end does not wait for the
+start's linger. Items of one key are flushed in submission order.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+import math
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -17,28 +22,48 @@ Out = TypeVar("Out")
 MAX_BATCH = 256
 
 
+@dataclass(slots=True)
+class _Pending:
+    item: Any
+    future: asyncio.Future[Any]
+    key: Hashable
+    due: float  # loop time by which it is flushed
+    urgent: bool
+
+
 class GroupCommit(Generic[In, Out]):
     def __init__(
         self, flush: Callable[[list[In]], Awaitable[Sequence[Out]]], *, name: str,
-        max_batch: int = MAX_BATCH, linger_s: float = 0.0,
+        max_batch: int = MAX_BATCH, linger_s: float = 0.0, urgent_linger_s: float = 0.0,
+        key: Callable[[In], Hashable] | None = None,
     ) -> None:  # fmt: skip
         self._flush = flush
         self._name = name
         self._max_batch = max_batch
         self._linger_s = linger_s
-        self._pending: list[tuple[In, asyncio.Future[Out]]] = []
+        self._urgent_linger_s = min(urgent_linger_s, linger_s)
+        self._key = key
+        self._pending: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._wake_at = math.inf
 
-    def submit_nowait(self, item: In) -> asyncio.Future[Out]:
+    def submit_nowait(self, item: In, *, urgent: bool = False) -> asyncio.Future[Out]:
         """Queue `item` now (its place in the order is fixed); the future has its result."""
-        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Out] = loop.create_future()
+        key = self._key(item) if self._key is not None else None
+        due = loop.time() + (self._urgent_linger_s if urgent else self._linger_s)
+        self._pending.append(_Pending(item, future, key, due, urgent))
+        if due < self._wake_at and self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)  # the lingering flush recomputes its deadline
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain(), name=f"group-commit:{self._name}")
         return future
 
     async def submit(self, item: In) -> Out:
-        return await self.submit_nowait(item)
+        """Queue `item` and wait for its result: it is urgent."""
+        return await self.submit_nowait(item, urgent=True)
 
     async def drain(self) -> None:
         """Wait until everything submitted so far is flushed."""
@@ -46,18 +71,50 @@ class GroupCommit(Generic[In, Out]):
             await asyncio.wait({self._task})
 
     async def _drain(self) -> None:
-        if self._linger_s:
-            await asyncio.sleep(self._linger_s)
+        loop = asyncio.get_running_loop()
         while self._pending:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            try:
-                results = await self._flush([item for item, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+            due = min(self._pending[0].due, min((p.due for p in self._pending if p.urgent),
+                                                default=math.inf))  # fmt: skip
+            if due > loop.time():
+                await self._linger(loop, due)
                 continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+            batch = self._take(loop.time())
+            try:
+                results = await self._flush([p.item for p in batch])
+            except Exception as exc:
+                for entry in batch:
+                    if not entry.future.done():
+                        entry.future.set_exception(exc)
+                continue
+            for entry, result in zip(batch, results, strict=True):
+                if not entry.future.done():
+                    entry.future.set_result(result)
+
+    async def _linger(self, loop: asyncio.AbstractEventLoop, until: float) -> None:
+        """Wait until loop time `until`, or until an item due earlier comes."""
+        self._wake = wake = loop.create_future()
+        self._wake_at = until
+        timer = loop.call_at(until, _resolve, wake)
+        try:
+            await wake
+        finally:
+            timer.cancel()
+            self._wake, self._wake_at = None, math.inf
+
+    def _take(self, now: float) -> list[_Pending]:
+        """The next batch: everything (up to `max_batch`), or, with a key while the oldest
+        item may still linger, the items of the keys that have an urgent item."""
+        pending = self._pending
+        if self._key is None or pending[0].due <= now:
+            batch, self._pending = pending[: self._max_batch], pending[self._max_batch :]
+            return batch
+        urgent = {p.key for p in pending if p.urgent}
+        batch = [p for p in pending if p.key in urgent][: self._max_batch]
+        chosen = {id(p) for p in batch}
+        self._pending = [p for p in pending if id(p) not in chosen]
+        return batch
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

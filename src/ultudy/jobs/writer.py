@@ -42,7 +42,13 @@ from ultudy.jobs.store import (
 
 logger = logging.getLogger(__name__)
 
+# How long a worker's row write may wait for others to share its round trip (tuned with
+# bench.job_system): a start or progress write 2 ms, so that a short job's start and end
+# are one write. An end holds its job's queue slot; on PostgreSQL it waits less, since
+# ends queue up while a flush is on the wire anyway. A SQLite flush runs inline and
+# nothing queues up meanwhile: there an end waits as long as a start.
 WORKER_LINGER_S = 0.002
+PG_URGENT_LINGER_S = 0.0005
 # how long an inline SQLite flush may block the loop waiting for another writer
 INLINE_BUSY_TIMEOUT_MS = 50
 # kind, job id, owner, payload
@@ -141,11 +147,17 @@ def _single(index: int, op: Op) -> Step:
 
 
 class BatchedWriter(DirectWriter):
-    def __init__(self, store: JobStore, *, linger_s: float = WORKER_LINGER_S) -> None:
+    def __init__(
+        self, store: JobStore, *, linger_s: float = WORKER_LINGER_S,
+        urgent_linger_s: float | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(store)
+        if urgent_linger_s is None:
+            urgent_linger_s = PG_URGENT_LINGER_S if store.db.is_postgres else linger_s
         self._commit: GroupCommit[Op, Any] = GroupCommit(
-            self._flush, name="job-writes", linger_s=linger_s
-        )
+            self._flush, name="job-writes", linger_s=linger_s, urgent_linger_s=urgent_linger_s,
+            key=_job_key,
+        )  # fmt: skip
         # SQLite is a library, not a server: a flush is a few hundred microseconds of work,
         # done right here on the event loop. Through a thread it costs far more: each
         # statement waits for the GIL held by the busy loop (measured: 15 ms a flush).
@@ -263,6 +275,10 @@ class BatchedWriter(DirectWriter):
                 engine.dispose()
         if self._pg is not None:
             await self._pg.dispose()
+
+
+def _job_key(op: Op) -> tuple[uuid.UUID, str]:
+    return op[1], op[2]
 
 
 def _pg_value(column: str, value: Any) -> Any:

@@ -1,0 +1,108 @@
+"""Group commit: order, lingering, urgent items and keys (a real event loop, a recording
+flush function; no I/O)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from ultudy.jobs.batching import GroupCommit
+
+Item = tuple[str, str]  # (key, label)
+
+
+class Recorder:
+    def __init__(self, *, fail_on: str | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.times: list[float] = []
+        self.fail_on = fail_on
+
+    async def flush(self, items: list[Item]) -> Sequence[str]:
+        self.batches.append([label for _, label in items])
+        self.times.append(asyncio.get_running_loop().time())
+        await asyncio.sleep(0.001)  # a round trip, during which new items queue up
+        if self.fail_on is not None and self.fail_on in self.batches[-1]:
+            raise RuntimeError("flush failed")
+        return [f"done:{label}" for _, label in items]
+
+
+def commit(rec: Recorder, **options: float) -> GroupCommit[Item, str]:
+    return GroupCommit(rec.flush, name="test", key=lambda item: item[0], **options)  # type: ignore[arg-type]
+
+
+async def test_without_linger_items_queued_during_a_flush_go_together_in_order() -> None:
+    rec = Recorder()
+    group: GroupCommit[Item, str] = GroupCommit(rec.flush, name="test")
+    first = group.submit_nowait(("a", "1"))
+    await asyncio.sleep(0)  # the first flush is in flight
+    rest = [group.submit_nowait(("b", str(n))) for n in range(2, 6)]
+    assert await asyncio.gather(first, *rest) == [f"done:{n}" for n in range(1, 6)]
+    assert rec.batches == [["1"], ["2", "3", "4", "5"]]
+
+
+async def test_an_item_nobody_awaits_lingers_for_company() -> None:
+    rec = Recorder()
+    group = commit(rec, linger_s=0.05, urgent_linger_s=0.0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    a = group.submit_nowait(("a", "start-a"))
+    await asyncio.sleep(0.01)
+    b = group.submit_nowait(("b", "start-b"))
+    await asyncio.gather(a, b)
+    assert rec.batches == [["start-a", "start-b"]]
+    assert rec.times[0] - start >= 0.05 - 0.002  # the oldest item's linger, not less
+
+
+async def test_an_urgent_item_takes_its_own_key_along_and_leaves_the_others_lingering() -> None:
+    rec = Recorder()
+    group = commit(rec, linger_s=0.5, urgent_linger_s=0.0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    other = group.submit_nowait(("b", "start-b"))
+    group.submit_nowait(("a", "start-a"))
+    group.submit_nowait(("a", "progress-a"))
+    assert await group.submit(("a", "end-a")) == "done:end-a"
+    assert loop.time() - start < 0.3  # did not wait for the 500 ms linger
+    assert rec.batches == [["start-a", "progress-a", "end-a"]]
+    assert not other.done()
+    assert await other == "done:start-b"
+    assert rec.batches[1] == ["start-b"]
+    assert rec.times[1] - start >= 0.5 - 0.002
+
+
+async def test_an_urgent_item_waits_its_short_linger_and_gathers_other_urgent_ones() -> None:
+    rec = Recorder()
+    group = commit(rec, linger_s=0.5, urgent_linger_s=0.02)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    ends = [asyncio.create_task(group.submit((key, f"end-{key}"))) for key in "abc"]
+    assert await asyncio.gather(*ends) == ["done:end-a", "done:end-b", "done:end-c"]
+    assert rec.batches == [["end-a", "end-b", "end-c"]]
+    assert 0.02 - 0.002 <= rec.times[0] - start < 0.3
+
+
+async def test_the_urgent_linger_never_exceeds_the_plain_one() -> None:
+    rec = Recorder()
+    group = commit(rec, linger_s=0.01, urgent_linger_s=5.0)
+    await asyncio.wait_for(group.submit(("a", "end-a")), timeout=1)
+
+
+async def test_a_failed_flush_fails_only_its_own_batch() -> None:
+    rec = Recorder(fail_on="end-a")
+    group = commit(rec, linger_s=0.05, urgent_linger_s=0.0)
+    later = group.submit_nowait(("b", "start-b"))
+    failed = group.submit_nowait(("a", "end-a"), urgent=True)
+    with pytest.raises(RuntimeError, match="flush failed"):
+        await failed
+    assert await later == "done:start-b"
+
+
+async def test_drain_waits_for_lingering_items() -> None:
+    rec = Recorder()
+    group = commit(rec, linger_s=0.03)
+    futures = [group.submit_nowait((key, key)) for key in "xyz"]
+    await group.drain()
+    assert all(f.done() for f in futures)
+    assert rec.batches == [["x", "y", "z"]]
