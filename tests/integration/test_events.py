@@ -284,3 +284,25 @@ async def test_a_new_owner_hears_its_first_event_at_once(
         await hub.subscribe("other", None)  # the shared reader now blocks for up to 1 s
         await asyncio.sleep(0.2)
         assert await first_event_delay_s(log, hub, "newcomer") < 0.1
+
+
+async def test_batched_appends_keep_order_per_stream_and_set_each_expiry(
+    backend: Backend,
+) -> None:
+    """Concurrent publishes share one append (a script of XADDs and EXPIREs): every
+    event lands in its owner's stream in publish order, and each stream expires."""
+    redis = Redis.from_url(backend.redis_url, decode_responses=True)
+    log = EventLog(redis, prefix=backend.prefix, maxlen=1000, ttl_s=120, batched=True,
+                   linger_s=0.01)  # fmt: skip
+    try:
+        for n in range(6):
+            log.publish_nowait("alice" if n % 2 else "bob", "job.progress", {"n": n})
+        await log.drain()
+        for owner, expected in (("alice", [1, 3, 5]), ("bob", [0, 2, 4])):
+            events = await log.read(owner, after="0", block_ms=None)
+            assert [e.data["n"] for e in events] == expected
+            assert len({e.id for e in events}) == 3
+            assert 0 < await redis.ttl(log.key(owner)) <= 120
+    finally:
+        await redis.delete(log.key("alice"), log.key("bob"))
+        await redis.aclose()

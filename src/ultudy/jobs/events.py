@@ -20,6 +20,24 @@ from ultudy.jobs.store import JobRecord
 
 logger = logging.getLogger(__name__)
 
+# Appends a batch of events (one per key) and pushes back each stream's expiry, in one
+# command: cheaper to send and to parse than a pipeline of XADDs and EXPIREs.
+# ARGV: maxlen, ttl_s, then one payload per key.
+APPEND_SCRIPT = """
+local ids = {}
+local seen = {}
+for i, key in ipairs(KEYS) do
+  ids[i] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[i + 2])
+end
+for _, key in ipairs(KEYS) do
+  if not seen[key] then
+    seen[key] = true
+    redis.call('EXPIRE', key, ARGV[2])
+  end
+end
+return ids
+"""
+
 
 @dataclass(frozen=True, kw_only=True)
 class JobEvent:
@@ -34,15 +52,18 @@ def event_payload(kind: str, record: JobRecord) -> dict[str, Any]:
 
 class EventLog:
     def __init__(
-        self, redis: Redis, *, prefix: str, maxlen: int, ttl_s: int, batched: bool = False
-    ) -> None:
+        self, redis: Redis, *, prefix: str, maxlen: int, ttl_s: int, batched: bool = False,
+        linger_s: float = 0.0,
+    ) -> None:  # fmt: skip
         self.redis = redis
         self.prefix = prefix
         self.maxlen = maxlen
         self.ttl_s = ttl_s
-        # Concurrent publishes from one process share one pipeline round trip.
+        self._append = redis.register_script(APPEND_SCRIPT)
+        # Concurrent publishes from one process share one round trip; with `linger_s`, a
+        # publish waits up to that long for company (nobody awaits it).
         self._batch: GroupCommit[tuple[str, str], str] | None = (
-            GroupCommit(self._append_many, name="events") if batched else None
+            GroupCommit(self._append_many, name="events", linger_s=linger_s) if batched else None
         )
 
     def key(self, owner_id: str) -> str:
@@ -71,13 +92,9 @@ class EventLog:
 
     async def _append_many(self, items: list[tuple[str, str]]) -> list[str]:
         keys = [self.key(owner_id) for owner_id, _ in items]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key, (_, payload) in zip(keys, items, strict=True):
-                pipe.xadd(key, {"d": payload}, maxlen=self.maxlen, approximate=True)
-            for key in dict.fromkeys(keys):  # one expiry per stream and batch
-                pipe.expire(key, self.ttl_s)
-            replies = await pipe.execute()
-        return [str(event_id) for event_id in replies[: len(items)]]
+        args: list[str | int] = [self.maxlen, self.ttl_s, *(payload for _, payload in items)]
+        replies: list[Any] = await self._append(keys=keys, args=args)
+        return [str(event_id) for event_id in replies]
 
     async def drain(self) -> None:
         """Wait until every queued event is written (at shutdown)."""
