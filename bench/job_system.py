@@ -4,18 +4,24 @@
 - pickup latency: enqueue -> processor start, for our system and raw bullmq
 - end-to-end throughput of no-op jobs with one progress update each, same concurrency,
   our system (every job keeps its SQL row) vs raw bullmq; rounds alternate.
+
+Against an external Redis and PostgreSQL (ULTUDY_REDIS_URL, ULTUDY_DATABASE_URL) it uses
+key prefixes of its own and removes its keys and rows afterwards. It VACUUMs the jobs
+table first: where autovacuum is off, earlier runs' dead rows would slow every write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from typing import Any
 
 import httpx
 from bullmq import Queue
-from sqlalchemy import delete, func, select
+from redis.asyncio import Redis
+from sqlalchemy import delete, func, select, text
 
 from bench.common import System, median, pct, system, table, write_result
 from ultudy.config import Settings
@@ -38,6 +44,9 @@ PICKUP_SAMPLES = 150
 THROUGHPUT_JOBS = 1000
 ROUNDS = 3
 USER = {"x-user-id": "bench"}
+RUN = uuid.uuid4().hex[:8]
+PREFIX = f"ultudy-bench-{RUN}"  # our queues and event streams
+RAW_PREFIX = f"rawbench-{RUN}"
 
 
 async def seed_section(sys_: System) -> dict[str, str]:
@@ -53,13 +62,28 @@ async def seed_section(sys_: System) -> dict[str, str]:
     return {"document_id": str(doc_id), "section_id": str(section_id)}
 
 
-async def remove_bench_rows(sys_: System) -> None:
-    """An external database (ULTUDY_DATABASE_URL) keeps no bench rows afterwards."""
+async def vacuum_jobs(sys_: System) -> None:
+    db = Database(sys_.env["ULTUDY_DATABASE_URL"])
+    if db.is_postgres:
+        async with db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM (ANALYZE) jobs"))
+    await db.dispose()
+
+
+async def remove_bench_data(sys_: System) -> None:
+    """An external database or broker keeps no bench rows or keys afterwards."""
     db = Database(sys_.env["ULTUDY_DATABASE_URL"])
     async with db.transaction(None) as conn:
         await conn.execute(delete(jobs).where(jobs.c.owner_id == USER["x-user-id"]))
         await conn.execute(delete(documents).where(documents.c.owner_id == USER["x-user-id"]))
     await db.dispose()
+    redis = Redis.from_url(sys_.redis_url)
+    for prefix in (PREFIX, RAW_PREFIX):
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+        for start in range(0, len(keys), 1000):
+            await redis.delete(*keys[start : start + 1000])
+    await redis.aclose()
 
 
 def enqueue_latency(sys_: System, body: dict[str, str]) -> list[float]:
@@ -110,7 +134,7 @@ async def pickup_raw(url: str, prefix: str) -> list[float]:
 
 def service_for(sys_: System) -> tuple[JobService, Database]:
     settings = Settings(database_url=sys_.env["ULTUDY_DATABASE_URL"], redis_url=sys_.redis_url,
-                        retention_completed_count=100000)  # fmt: skip
+                        retention_completed_count=100000, redis_prefix=PREFIX)  # fmt: skip
     db = Database(settings.resolved_database_url)
     queues = JobQueues(settings, sys_.redis_url)
     events = EventLog(
@@ -175,22 +199,21 @@ async def throughput_raw(url: str, prefix: str) -> float:
 
 
 def backend_label() -> str:
-    import os
-
     db = "PostgreSQL" if "postgres" in os.environ.get("ULTUDY_DATABASE_URL", "") else "SQLite"
     broker = "Redis" if os.environ.get("ULTUDY_REDIS_URL") else "embedded Valkey"
     return f"{db} + {broker}"
 
 
 def main() -> None:
-    settings = {"ULTUDY_PROCESSORS": "bench.noop:REGISTRY",
+    settings = {"ULTUDY_PROCESSORS": "bench.noop:REGISTRY", "ULTUDY_REDIS_PREFIX": PREFIX,
                 "ULTUDY_CONCURRENCY_LESSON_GENERATION": str(CONCURRENCY)}  # fmt: skip
     with system(**settings) as sys_:
+        asyncio.run(vacuum_jobs(sys_))
         body = asyncio.run(seed_section(sys_))
         sys_.start_api()
         enqueue = enqueue_latency(sys_, body)
         sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation")
-        raw_prefix = "rawbench"
+        raw_prefix = RAW_PREFIX
         sys_.spawn("-m", "bench.raw_bullmq_worker", sys_.redis_url, raw_prefix, str(CONCURRENCY))
         time.sleep(1.0)
         ours_pick = pickup_ours(sys_, body)
@@ -199,7 +222,8 @@ def main() -> None:
         for _ in range(ROUNDS):
             ours_tp.append(asyncio.run(throughput_ours(sys_, body)))
             raw_tp.append(asyncio.run(throughput_raw(sys_.redis_url, raw_prefix)))
-        asyncio.run(remove_bench_rows(sys_))
+        sys_.stop_all()
+        asyncio.run(remove_bench_data(sys_))
     rows = [
         ["enqueue latency, HTTP async path (ms)", f"{median(enqueue):.2f}",
          f"{pct(enqueue, 99):.2f}", "–", "–"],
