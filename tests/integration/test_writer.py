@@ -8,6 +8,7 @@ import sqlite3
 import uuid
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import Engine, event, insert, make_url, text
 
@@ -205,6 +206,35 @@ async def test_batched_creates_store_every_field_as_given(backend: Backend) -> N
         await asyncio.gather(*[writer.create(r) for r in records])
         for record in records:
             assert await store.get(record.id, owner_id=record.owner_id) == record
+    finally:
+        await writer.close()
+        await db.dispose()
+
+
+@pytest.mark.only_backends("postgres")
+async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnects(
+    backend: Backend,
+) -> None:
+    """The writer keeps its connection between flushes; when the server drops it, the
+    flush in hand fails (its jobs retry) and the next one works on a new connection."""
+    db = Database(backend.database_url)
+    store = JobStore(db)
+    writer = BatchedWriter(store, linger_s=0)
+    make = [new_job(owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
+            for _ in range(3)]  # fmt: skip
+    try:
+        await writer.create(make[0])
+        async with db.transaction(None) as conn:
+            pids = (await conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state = 'idle'"))).all()  # fmt: skip
+        assert pids, "the writer's connection should have been there to drop"
+        with pytest.raises(asyncpg.InterfaceError, match="connection"):
+            await writer.create(make[1])
+        await writer.create(make[2])
+        stored = [await store.get(r.id, owner_id="a") for r in make]
+        assert [s is not None for s in stored] == [True, False, True]
     finally:
         await writer.close()
         await db.dispose()

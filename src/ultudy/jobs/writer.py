@@ -5,17 +5,19 @@ share one transaction, applied in submission order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ultudy.db.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
@@ -164,6 +166,9 @@ class BatchedWriter(DirectWriter):
         self._sqlite: Engine | None = None
         self._sqlite_patient: Engine | None = None
         self._pg: AsyncEngine | None = None
+        # PostgreSQL: the engine's one connection, kept checked out between flushes (a
+        # checkout and return cost more CPU than a small flush's statement).
+        self._link: tuple[AsyncConnection, Any] | None = None
         if store.db.is_postgres:
             self._pg = make_system_writer_engine(store.db.url)
         else:
@@ -206,7 +211,8 @@ class BatchedWriter(DirectWriter):
         results: list[Any] = [None] * len(ops)
         kinds = {op[0] for _, op in kept}
         if self._pg is not None and len(kinds) == 1 and (kind := kinds.pop()) in PG_BATCH_SQL:
-            await self._flush_pg_batch(self._pg, kind, kept, results)
+            async with self._pg_link() as (_, driver):
+                await self._flush_pg_batch(driver, kind, kept, results)
             for start, run in alias.items():
                 results[start] = results[run]
             return results
@@ -220,14 +226,33 @@ class BatchedWriter(DirectWriter):
                 # Another process holds the write lock for long: wait for it off the loop.
                 await asyncio.to_thread(self._flush_sync, self._sqlite_patient, steps, results)
         elif self._pg is not None:
-            await self._flush_pg(self._pg, steps, results)
+            async with self._pg_link() as (conn, driver):
+                await self._flush_pg(conn, driver, steps, results)
         for start, run in alias.items():
             results[start] = results[run]
         return results
 
+    @asynccontextmanager
+    async def _pg_link(self) -> AsyncIterator[tuple[AsyncConnection, Any]]:
+        """The writer's connection and its asyncpg driver connection; a flush that fails
+        drops it (whatever it was in the middle of is rolled back) and the next reconnects."""
+        assert self._pg is not None
+        if self._link is None:
+            conn = await self._pg.connect()
+            driver = (await conn.get_raw_connection()).driver_connection
+            self._link = (conn, driver)
+        try:
+            yield self._link
+        except BaseException:
+            conn, self._link = self._link[0], None
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
+            raise
+
     @staticmethod
     async def _flush_pg_batch(
-        engine: AsyncEngine, kind: str, kept: list[tuple[int, Op]], results: list[Any]
+        driver: Any, kind: str, kept: list[tuple[int, Op]], results: list[Any]
     ) -> None:
         """One kind of batch write (the common flush), as one statement on the driver."""
         keys = [(job_id, owner_id) for _, (_, job_id, owner_id, _) in kept]
@@ -241,26 +266,24 @@ class BatchedWriter(DirectWriter):
         else:  # ids, owners, results, now
             args = [[i for i, _ in keys], [o for _, o in keys],
                     [json.dumps(result) for result in payloads], utcnow()]  # fmt: skip
-        async with engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None
-            try:
-                returned = await driver.fetch(PG_BATCH_SQL[kind], *args)
-            except BaseException:
-                await conn.invalidate()  # SQLAlchemy did not see it: a broken link must go
-                raise
+        returned = await driver.fetch(PG_BATCH_SQL[kind], *args)
         full = kind != "start"
         by_key = {(r["id"], r["owner_id"]): JobRecord(**dict(r)) if full else r for r in returned}
         _place(results, [n for n, _ in kept], [by_key.pop(key, None) for key in keys])
 
     @staticmethod
-    async def _flush_pg(engine: AsyncEngine, steps: list[Step], results: list[Any]) -> None:
-        async with engine.connect() as conn:
-            if len(steps) > 1:  # all or nothing: a transaction
-                conn = await conn.execution_options(isolation_level="READ COMMITTED")
-            async with conn.begin():  # (no BEGIN is sent in autocommit: one round trip)
-                for statement, params, index, unpack in steps:
-                    _place(results, index, unpack(_rows(await conn.execute(statement, params))))
+    async def _flush_pg(
+        conn: AsyncConnection, driver: Any, steps: list[Step], results: list[Any]
+    ) -> None:
+        """Several statements: all or nothing. The connection autocommits (SQLAlchemy sends
+        no BEGIN), so the transaction is opened and closed on the driver around them."""
+        many = len(steps) > 1
+        if many:
+            await driver.execute("BEGIN")
+        for statement, params, index, unpack in steps:
+            _place(results, index, unpack(_rows(await conn.execute(statement, params))))
+        if many:
+            await driver.execute("COMMIT")
 
     @staticmethod
     def _flush_sync(engine: Engine, steps: list[Step], results: list[Any]) -> None:
@@ -274,6 +297,9 @@ class BatchedWriter(DirectWriter):
             if engine is not None:
                 engine.dispose()
         if self._pg is not None:
+            if self._link is not None:
+                conn, self._link = self._link[0], None
+                await conn.close()
             await self._pg.dispose()
 
 
