@@ -71,9 +71,12 @@ def make_system_writer_engine(url: str) -> AsyncEngine:
                                  isolation_level="AUTOCOMMIT")  # fmt: skip
 
     def system_scope(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Its statements all find rows by primary key. A seq scan is never right for them,
+        # though a plan made while the statistics said the table was empty may think so.
         cursor = dbapi_conn.cursor()
         cursor.execute("SELECT set_config('ultudy.owner_id', '', false),"
-                       " set_config('ultudy.scope', 'system', false)")  # fmt: skip
+                       " set_config('ultudy.scope', 'system', false),"
+                       " set_config('enable_seqscan', 'off', false)")  # fmt: skip
         cursor.close()
 
     event.listen(engine.sync_engine, "connect", system_scope)

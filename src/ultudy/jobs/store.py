@@ -185,8 +185,11 @@ def complete_many_statement(
     return _complete_many_statement(len(items), from_start=from_start), params
 
 
-def _listed(target: JobStatus) -> str:
-    return ", ".join(f"'{status}'" for status in _sources(target))
+def _not_from(target: JobStatus) -> str:
+    """`j.status NOT IN (the states that may not go to target)`: the same rows as an IN of
+    the allowed ones, but no index can serve it, so plans go by key (see _PG_MATCH)."""
+    barred = [s.value for s in JobStatus if s.value not in _sources(target)]
+    return "j.status NOT IN (" + ", ".join(f"'{status}'" for status in barred) + ")"
 
 
 # PostgreSQL: the worker's hot batch writes as fixed statements over arrays, so one prepared
@@ -196,7 +199,12 @@ def _listed(target: JobStatus) -> str:
 _PG_COMPLETE = """status = 'completed', updated_at = $4, completed_at = $4, progress = 100,
     progress_message = 'Done', error_message = NULL, result_data = v.result::json"""
 _PG_RESULTS = "unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, owner_id, result)"
-_PG_MATCH = "j.id = v.id AND j.owner_id = v.owner_id"
+# The statements are prepared, and after a few runs PostgreSQL may reuse a generic plan
+# made from whatever the statistics said then. Made while they said the table was empty,
+# it walked the status index (the whole pending backlog) on every flush: 0.5 -> 4.7 ms of
+# server time per 16-row flush, growing with the backlog. So the status test is written
+# so that no index serves it, and the key also as `id = ANY($1)`: the primary key it is.
+_PG_MATCH = "j.id = ANY($1::uuid[]) AND j.id = v.id AND j.owner_id = v.owner_id"
 
 
 def _pg_insert_sql() -> str:
@@ -219,13 +227,13 @@ PG_BATCH_SQL = {
     "start": f"""UPDATE jobs AS j SET status = 'processing', updated_at = $3, started_at = $3,
     attempts = j.attempts + 1, progress = 0, error_message = NULL
     FROM unnest($1::uuid[], $2::text[]) AS v(id, owner_id)
-    WHERE {_PG_MATCH} AND j.status IN ({_listed(JobStatus.PROCESSING)})
+    WHERE {_PG_MATCH} AND {_not_from(JobStatus.PROCESSING)}
     RETURNING j.id, j.owner_id, j.attempts""",
     "complete": f"""UPDATE jobs AS j SET {_PG_COMPLETE} FROM {_PG_RESULTS}
-    WHERE {_PG_MATCH} AND j.status IN ({_listed(JobStatus.COMPLETED)}) RETURNING j.*""",
+    WHERE {_PG_MATCH} AND {_not_from(JobStatus.COMPLETED)} RETURNING j.*""",
     "run": f"""UPDATE jobs AS j SET {_PG_COMPLETE}, started_at = $4, attempts = j.attempts + 1
     FROM {_PG_RESULTS}
-    WHERE {_PG_MATCH} AND j.status IN ({_listed(JobStatus.PROCESSING)}) RETURNING j.*""",
+    WHERE {_PG_MATCH} AND {_not_from(JobStatus.PROCESSING)} RETURNING j.*""",
 }
 
 
