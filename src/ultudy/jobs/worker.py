@@ -33,10 +33,10 @@ from ultudy.jobs.writer import BatchedWriter
 logger = logging.getLogger(__name__)
 
 BURST_POLL_S = 0.05
+BURST_QUIET_CHECKS = 3
 # A worker's live events wait up to this long to share a round trip (nobody awaits them;
 # the push latency target is p50 < 20 ms, see bench.push_latency).
 EVENT_LINGER_S = 0.003
-BURST_QUIET_CHECKS = 3
 
 
 class WorkerCrashedError(UltudyError):
