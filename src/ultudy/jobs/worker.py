@@ -129,7 +129,7 @@ class WorkerProcess:
     async def _burst_watch(self) -> None:
         """In burst mode: stop once every queue has been empty for a few checks."""
         quiet = 0
-        while quiet < BURST_QUIET_CHECKS:
+        while quiet < BURST_QUIET_CHECKS and not self.stop_event.is_set():
             await asyncio.sleep(BURST_POLL_S)
             busy = await self.queues.outstanding()
             local = any(w.jobs for w in self.workers.values())
@@ -180,6 +180,10 @@ class WorkerProcess:
             logger.warning("grace period over: leaving active jobs for stalled recovery")
             for worker in self.workers.values():
                 await worker.close(force=True)
+        # The reconciler ends its pass rather than being cancelled in the middle of a query
+        # (a cancelled SQLite query's thread would report to a loop that may be gone).
+        self.stop_event.set()
+        await asyncio.wait(helpers[1:], timeout=self.settings.shutdown_grace_s)
         for task in [*helpers, *loops]:
             task.cancel()
         await asyncio.gather(*helpers, *loops, *closing, return_exceptions=True)
