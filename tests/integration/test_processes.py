@@ -8,12 +8,17 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
+from sqlalchemy import update
 
 from tests.support.backends import Backend
 from tests.support.harness import api, eventually, run_burst, start_worker, stop, wait_for_status
 from tests.support.processors import REGISTRY
+from ultudy.db.models import jobs
 from ultudy.embedded import EmbeddedValkey
+from ultudy.jobs import reconciler as reconciler_module
+from ultudy.jobs.reconciler import Reconciler
 from ultudy.jobs.states import JobType
+from ultudy.jobs.store import JobStore
 from ultudy.jobs.worker import WorkerCrashedError, WorkerProcess
 
 pytestmark = pytest.mark.slow
@@ -91,6 +96,35 @@ async def test_broker_flush_reconciler_reenqueues_pending_jobs(
         await run_burst(settings)  # a starting worker reconciles first
         for job_id in ids:
             await wait_for_status(client, str(job_id), "completed", user="alice")
+
+
+@pytest.mark.parametrize("row_says", ["processing", "pending"])
+async def test_a_completion_lost_after_the_broker_finished_the_job_runs_it_again(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch, row_says: str
+) -> None:
+    """The worker writes a completion behind BullMQ's: a crash in between (or a database
+    outage outlasting the write's retries) leaves a row behind its finished BullMQ job.
+    The reconciler leaves it while the write may still be on its way, then runs the job
+    again, the only way to get its result back."""
+    settings = backend.settings()
+    async with api(settings) as (client, state):
+        record = await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"echo": "x"})
+        await run_burst(settings)
+        first = await wait_for_status(client, str(record.id), "completed", user="alice")
+        async with state.db.transaction(None) as conn:
+            await conn.execute(
+                update(jobs).where(jobs.c.id == record.id)
+                .values(status=row_says, result_data=None, completed_at=None)
+            )  # fmt: skip
+        reconciler = Reconciler(JobStore(state.db), state.queues, state.events)
+        assert await reconciler.run_once(min_age_s=0) == 0  # BullMQ finished it just now
+        monkeypatch.setattr(reconciler_module, "BEHIND_SETTLED_S", 0)
+        assert await reconciler.run_once(min_age_s=0) == 1
+        await run_burst(settings)
+        again = await wait_for_status(client, str(record.id), "completed", user="alice")
+    assert first["attempts"] == 1
+    assert again["attempts"] == 2
+    assert again["result_data"]["echo"] == "x"
 
 
 async def test_several_worker_processes_run_every_job_once(

@@ -107,6 +107,12 @@ class JobQueues:
         """BullMQ's view: waiting, active, delayed, prioritized, completed, failed... or unknown."""
         return str(await self.queues[job_type.queue_name].getJobState(job_id))
 
+    async def finished_at(self, job_type: JobType, job_id: str) -> float | None:
+        """When BullMQ finished the job (epoch seconds), None if it has not or is gone."""
+        job = await self.queues[job_type.queue_name].getJob(job_id)
+        finished = getattr(job, "finishedOn", None) if job is not None else None
+        return int(finished) / 1000 if finished else None
+
     async def remove(self, job_type: JobType, job_id: str) -> bool:
         """Remove a job that is not locked by a worker; False when it is running."""
         return bool(await self.queues[job_type.queue_name].remove(job_id))

@@ -3,16 +3,19 @@
 SQL is the source of truth. A row still `pending` or `processing` whose BullMQ job is gone
 (Redis flushed, restored from an old snapshot, the enqueue after the insert failed) is
 enqueued again; adding with `jobId` = row id makes a second add harmless. A row whose
-BullMQ job failed without our code recording it (stalled too many times) is failed.
+BullMQ job completed without the row hearing of it (a completion written behind, then
+lost) is run again. A row whose BullMQ job failed without our code recording it (stalled
+too many times) is failed.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
-from ultudy.jobs.states import ACTIVE, JobStatus, JobType
+from ultudy.jobs.states import ACTIVE, JobType
 from ultudy.jobs.store import JobRecord, JobStore
 
 logger = logging.getLogger(__name__)
@@ -21,6 +24,9 @@ LIVE_STATES = frozenset({"waiting", "active", "delayed", "prioritized", "paused"
                          "waiting-children"})  # fmt: skip
 # A sync request runs its job inline; one still unfinished after this died with its API.
 INLINE_ABANDONED_AFTER_S = 3600
+# A completion written behind is written, or given up, well within this after BullMQ
+# finished the job (its retries pause 4.2 s in all): a row still behind it lost it.
+BEHIND_SETTLED_S = 15
 INLINE_ABANDONED_MESSAGE = "The server stopped while running this job; please submit it again."
 STALLED_OUT_MESSAGE = ("The job was interrupted too many times (its worker stopped "
                        "responding) and was given up.")  # fmt: skip
@@ -61,9 +67,15 @@ class Reconciler:
             if failed is not None:
                 await self.events.publish_job("job.failed", failed)
             return 0
-        if state == "completed" and record.status == JobStatus.PROCESSING:
-            # BullMQ finished it but the row never heard: only a crash between the two
-            # writes does that. Running it again is the safe way to get its result.
+        if state == "completed":
+            # BullMQ finished it but the row never heard: the worker writes a completion
+            # behind, so for a moment that is normal; once that write would have settled,
+            # it was lost (a crash, or a database outage outlasting its retries), and the
+            # result with it: running the job again gets it. The finished BullMQ job goes
+            # first, or the add would be ignored as a duplicate.
+            finished = await self.queues.finished_at(JobType(record.type), str(record.id))
+            if finished is not None and time.time() - finished < BEHIND_SETTLED_S:
+                return 0
             await self.queues.queues[JobType(record.type).queue_name].remove(str(record.id))
         await self.queues.add(record)
         return 1
