@@ -68,6 +68,24 @@ async def test_unexpected_failure_exhausts_attempts_then_fails_without_trace(
     assert "Traceback" not in job["error_message"]
 
 
+async def test_a_result_that_is_not_json_fails_its_job_alone(backend: Backend) -> None:
+    """Completions of many jobs share one row write: one that cannot be stored must fail
+    in its own job (retried, then failed), not take the others' writes down with it."""
+    settings = backend.settings(max_attempts=2)
+    async with api(settings) as (client, state):
+        bad = await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"unstorable": 1})
+        good = [await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"echo": i})
+                for i in range(5)]  # fmt: skip
+        await run_burst(settings)
+        failed = await wait_for_status(client, str(bad.id), "failed", user="alice")
+        done = [await wait_for_status(client, str(r.id), "completed", user="alice")
+                for r in good]  # fmt: skip
+    assert failed["attempts"] == 2
+    assert "internal error" in failed["error_message"]
+    assert [job["result_data"]["echo"] for job in done] == list(range(5))
+    assert {job["attempts"] for job in done} == {1}
+
+
 async def test_completed_job_never_goes_back(backend: Backend) -> None:
     settings = backend.settings()
     async with api(settings) as (client, state):

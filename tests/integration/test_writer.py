@@ -76,6 +76,53 @@ async def test_a_slow_job_is_started_then_completed_in_separate_writes(backend: 
         await db.dispose()
 
 
+async def test_a_completion_written_behind_frees_its_caller_and_keeps_its_times(
+    backend: Backend,
+) -> None:
+    """The worker's completions are queued, not awaited: the caller goes on at once, the
+    row is written with the next flush, `written` gets the row (None when it was
+    cancelled meanwhile), and each row keeps when it started and finished, not when the
+    flush that carried it went."""
+    db = Database(backend.database_url)
+    store = JobStore(db)
+    writer = BatchedWriter(store, linger_s=0.2)  # one flush, long after the submits
+    records = [await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
+                                  input_data={}, max_attempts=3) for _ in range(3)]  # fmt: skip
+    first, second, cancelled = records
+    written: dict[uuid.UUID, Any] = {}
+    try:
+        assert await writer.start(cancelled.id, "a") is not None
+        assert await store.cancel(cancelled.id, owner_id="a") is not None
+        before = utcnow()
+        starts = [writer.start(first.id, "a")]
+        await asyncio.sleep(0.005)
+        starts.append(writer.start(second.id, "a"))
+        for n, record in enumerate(records):
+            writer.complete_behind(record.id, "a", {"n": n},
+                                   lambda row, key=record.id: written.update({key: row}))  # fmt: skip
+        submitted = utcnow()
+        stored = await store.get(first.id, owner_id="a")
+        assert stored is not None
+        assert stored.status == "pending"  # queued: nobody waited for it
+        assert written == {}
+        await writer.drain()
+        assert all(await asyncio.gather(*starts))
+        assert written[cancelled.id] is None
+        rows = [written[first.id], written[second.id]]
+        assert [(r.status, r.result_data, r.attempts) for r in rows] == [
+            ("completed", {"n": 0}, 1), ("completed", {"n": 1}, 1)]  # fmt: skip
+        for row in rows:
+            assert await store.get(row.id, owner_id="a") == row
+            assert before <= row.started_at <= row.completed_at <= submitted
+        assert rows[0].started_at < rows[1].started_at  # started 5 ms apart, one flush
+        final = await store.get(cancelled.id, owner_id="a")
+        assert final is not None
+        assert (final.status, final.result_data) == ("cancelled", None)
+    finally:
+        await writer.close()
+        await db.dispose()
+
+
 async def explain(db: Database, statement: str, params: Any) -> str:
     if db.is_postgres:
         async with db.transaction(None) as conn:
@@ -129,9 +176,10 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
             keys = [(r.id, r.owner_id) for r in backlog[3:5]]
             args = ([i for i, _ in keys], [o for _, o in keys])
             results = [json.dumps({"n": n}) for n in range(2)]
-            seen = [(PG_BATCH_SQL["start"], (*args, utcnow())),
-                    (PG_BATCH_SQL["complete"], (*args, results, utcnow())),
-                    (PG_BATCH_SQL["run"], (*args, results, utcnow()))]  # fmt: skip
+            times = [utcnow()] * 2
+            seen = [(PG_BATCH_SQL["start"], (*args, times)),
+                    (PG_BATCH_SQL["complete"], (*args, results, times)),
+                    (PG_BATCH_SQL["run"], (*args, results, times, times))]  # fmt: skip
         assert len(seen) == 3  # start, complete, start+complete
         for n, (statement, params) in enumerate(seen):
             plan = await explain(db, statement, params)
@@ -212,6 +260,16 @@ async def test_batched_creates_store_every_field_as_given(backend: Backend) -> N
         await db.dispose()
 
 
+async def drop_idle_connections(db: Database) -> None:
+    """PostgreSQL ends the other idle sessions of the database: the writer's among them."""
+    async with db.transaction(None) as conn:
+        pids = (await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state = 'idle'"))).all()  # fmt: skip
+    assert pids, "the writer's connection should have been there to drop"
+
+
 @pytest.mark.only_backends("postgres")
 async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnects(
     backend: Backend,
@@ -225,19 +283,42 @@ async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnect
             for _ in range(3)]  # fmt: skip
     try:
         await writer.create(make[0])
-        async with db.transaction(None) as conn:
-            pids = (await conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND state = 'idle'"))).all()  # fmt: skip
-        assert pids, "the writer's connection should have been there to drop"
+        await drop_idle_connections(db)
         # (which error depends on whether the driver has read the server's goodbye yet)
-        lost = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
+        lost = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
+                asyncpg.exceptions.ConnectionDoesNotExistError)  # fmt: skip
         with pytest.raises(lost):
             await writer.create(make[1])
         await writer.create(make[2])
         stored = [await store.get(r.id, owner_id="a") for r in make]
         assert [s is not None for s in stored] == [True, False, True]
+    finally:
+        await writer.close()
+        await db.dispose()
+
+
+@pytest.mark.only_backends("postgres")
+async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A completion written behind has no caller left to retry the job: the writer tries
+    the write again (the result is only in memory) and closing waits for it."""
+    monkeypatch.setattr(writer_module, "BEHIND_RETRY_S", (0.05, 0.05, 0.05))
+    db = Database(backend.database_url)
+    store = JobStore(db)
+    writer = BatchedWriter(store, linger_s=0)
+    record = await store.create(owner_id="a", type=JobType.LESSON_GENERATION, input_data={},
+                                max_attempts=3)  # fmt: skip
+    written: list[Any] = []
+    try:
+        assert await writer.start(record.id, "a") is not None
+        await drop_idle_connections(db)
+        writer.complete_behind(record.id, "a", {"ok": True}, written.append)
+        await writer.drain()
+        assert [(row.status, row.result_data) for row in written] == [("completed", {"ok": True})]
+        stored = await store.get(record.id, owner_id="a")
+        assert stored is not None
+        assert stored.status == "completed"
     finally:
         await writer.close()
         await db.dispose()
@@ -267,13 +348,14 @@ async def test_batch_writes_go_by_primary_key_in_a_generic_plan_made_on_an_empty
             await conn.execute(insert(jobs), [row_values(r) for r in backlog])
         ids, owners = [r.id for r in backlog[:4]], ["o"] * 4
         results = [json.dumps({"n": n}) for n in range(4)]
-        types = {"start": "uuid[], text[], timestamptz",
-                 "complete": "uuid[], text[], text[], timestamptz"}  # fmt: skip
-        types["run"] = types["complete"]
+        types = {"start": "uuid[], text[], timestamptz[]",
+                 "complete": "uuid[], text[], text[], timestamptz[]",
+                 "run": "uuid[], text[], text[], timestamptz[], timestamptz[]"}  # fmt: skip
         writer = make_system_writer_engine(db.url)  # the writer's session settings
-        for kind, params in (("start", (ids, owners, utcnow())),
-                             ("complete", (ids, owners, results, utcnow())),
-                             ("run", (ids, owners, results, utcnow()))):  # fmt: skip
+        times = [utcnow()] * 4
+        for kind, params in (("start", (ids, owners, times)),
+                             ("complete", (ids, owners, results, times)),
+                             ("run", (ids, owners, results, times, times))):  # fmt: skip
             async with writer.connect() as conn:
                 await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
                 await conn.exec_driver_sql(f"PREPARE w({types[kind]}) AS {PG_BATCH_SQL[kind]}")

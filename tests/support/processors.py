@@ -28,6 +28,8 @@ async def scripted(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
     if "done_file" in data:
         with open(data["done_file"], "a") as fh:
             fh.write(f"{ctx.job_id} {os.getpid()}\n")
+    if data.get("unstorable"):
+        return {"ids": {1, 2}}  # a set: not JSON
     return {"echo": data.get("echo"), "steps": steps, "attempt": ctx.attempt}
 
 

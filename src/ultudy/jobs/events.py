@@ -104,6 +104,9 @@ class EventLog:
     async def publish_job(self, kind: str, record: JobRecord) -> str | None:
         return await self.publish(record.owner_id, kind, event_payload(kind, record))
 
+    def publish_job_nowait(self, kind: str, record: JobRecord) -> None:
+        self.publish_nowait(record.owner_id, kind, event_payload(kind, record))
+
     async def read(
         self, owner_id: str, *, after: str, block_ms: int | None, count: int = 100
     ) -> list[JobEvent]:

@@ -5,6 +5,8 @@ starts at once while the row's `processing` write is group-committed a moment la
 from __future__ import annotations
 
 import asyncio
+import enum
+import json
 import logging
 import uuid
 from collections.abc import Awaitable
@@ -22,6 +24,13 @@ from ultudy.jobs.writer import BatchedWriter, DirectWriter
 from ultudy.logs import current_job_id
 
 logger = logging.getLogger(__name__)
+
+
+class Behind(enum.Enum):
+    """What a run returns when its completion was queued, not awaited (the worker's
+    write-behind): the row, and the job's final event, say how it ended a moment later."""
+
+    COMPLETION = "completion"
 
 
 class ExpectedFailure(Exception):
@@ -72,8 +81,11 @@ class JobRunner:
         self.registry = registry
         self.progress_interval_s = services.settings.progress_interval_ms / 1000
 
-    async def run(self, job: Delivery, *, signal: CancelSignal | None = None) -> JobRecord | None:
-        """Run the job if its row lets us; None when it was already finished or cancelled.
+    async def run(
+        self, job: Delivery, *, signal: CancelSignal | None = None
+    ) -> JobRecord | Behind | None:
+        """Run the job if its row lets us; None when it was already finished or cancelled,
+        Behind.COMPLETION when its completion is queued (written behind).
 
         Raises ExpectedFailure for a failure that must not be retried, and re-raises an
         unexpected error (after recording it) so the queue can retry it.
@@ -86,7 +98,7 @@ class JobRunner:
         feed = _LiveFeed(self, job, started)
         context = self._context(job, feed, StartAwareSignal(signal or NeverCancelled(), started))
         try:
-            result = await self.registry[job.type](context, job.input_data)
+            result = _storable(await self.registry[job.type](context, job.input_data))
         except JobCancelledError as exc:
             await self._finish(job, JobStatus.CANCELLED, "job.cancelled", "Cancelled")
             raise ExpectedFailure("cancelled") from exc
@@ -120,13 +132,24 @@ class JobRunner:
             services=self.services, sink=sink, signal=signal, enqueued_at=job.enqueued_at,
         )  # fmt: skip
 
-    async def _complete(self, job: Delivery, result: Any) -> JobRecord | None:
-        done = await self.writer.complete(job.job_id, job.owner_id, dict(result))
+    async def _complete(self, job: Delivery, result: dict[str, Any]) -> JobRecord | Behind | None:
+        if self.writer.writes_behind:
+            # The queue slot is free at once; the row and its event follow a moment later.
+            self.writer.complete_behind(job.job_id, job.owner_id, result,
+                                        lambda done: self._on_completed(job, done))  # fmt: skip
+            return Behind.COMPLETION
+        done = await self.writer.complete(job.job_id, job.owner_id, result)
         if done is None:
             logger.info("finished after it was cancelled; result dropped")
             return None
         await self.events.publish_job("job.completed", done)
         return done
+
+    def _on_completed(self, job: Delivery, done: JobRecord | None) -> None:
+        if done is None:
+            logger.info("job %s finished after it was cancelled; result dropped", job.job_id)
+        else:
+            self.events.publish_job_nowait("job.completed", done)
 
     async def _finish(self, job: Delivery, target: JobStatus, kind: str, message: str) -> None:
         values = {"error_message": message, "completed_at": utcnow()}
@@ -152,6 +175,14 @@ class JobRunner:
         message = (f"The job failed after {attempt} attempt{'s' if attempt > 1 else ''}: "
                    f"{what} (reference: job {job.job_id}).")  # fmt: skip
         await self._finish(job, JobStatus.FAILED, "job.failed", message)
+
+
+def _storable(result: Any) -> dict[str, Any]:
+    """The processor's result as its row keeps it, a JSON object; one that is not fails
+    here, in its own job, not in a row write it would share with other jobs."""
+    stored = dict(result)
+    json.dumps(stored)  # TypeError / ValueError: a processor bug, retried, then failed
+    return stored
 
 
 class _LiveFeed:

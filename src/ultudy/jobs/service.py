@@ -13,7 +13,7 @@ from ultudy.db.types import utcnow
 from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
-from ultudy.jobs.runner import Delivery, ExpectedFailure, JobRunner
+from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
 from ultudy.jobs.states import JobStatus, JobType
 from ultudy.jobs.store import JobPage, JobRecord, JobStore, new_job
 from ultudy.jobs.writer import DirectWriter
@@ -66,6 +66,7 @@ class JobService:
         except Exception as exc:
             failed = await self.store.get(record.id, owner_id=owner_id)
             raise JobFailedError(failed.error_message if failed else None) from exc
+        assert not isinstance(done, Behind), "inline runs write directly"
         if done is None:
             raise JobStateError("The job was cancelled")
         return done

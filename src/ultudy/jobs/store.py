@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ultudy.db import Database
 from ultudy.db.models import jobs
-from ultudy.db.types import utcnow
+from ultudy.db.types import UTCDateTime, utcnow
 from ultudy.errors import JobInputError
 from ultudy.jobs.states import ALLOWED_FROM, JobStatus, JobType
 
@@ -76,8 +76,13 @@ def _record(row: Any) -> JobRecord:
     return JobRecord(**row._mapping)
 
 
-StartItem = tuple[uuid.UUID, str]
-CompleteItem = tuple[uuid.UUID, str, dict[str, Any]]
+# id, owner, started
+StartItem = tuple[uuid.UUID, str, datetime]
+# id, owner, result, finished, and started for a start and completion in one write
+CompleteItem = (
+    tuple[uuid.UUID, str, dict[str, Any], datetime]
+    | tuple[uuid.UUID, str, dict[str, Any], datetime, datetime]
+)
 
 
 def new_job(
@@ -131,44 +136,53 @@ def transition_statement(
 # row of the status (a queue backlog of pending rows) on each write.
 
 
-@functools.cache
-def _start_many_statement() -> Any:
+def _per_row(size: int, name: str, type_: Any) -> Any:
+    """CASE id WHEN :i0 THEN :<name>0 ...: each row's own value in a many-row UPDATE."""
+    return case(*[(jobs.c.id == bindparam(f"i{n}", type_=Uuid()),
+                   bindparam(f"{name}{n}", type_=type_)) for n in range(size)])  # fmt: skip
+
+
+@functools.lru_cache(maxsize=128)
+def _start_many_statement(size: int) -> Any:
+    # One statement shape per batch size: compiled once, then only bound.
+    started = _per_row(size, "t", UTCDateTime())
     return (
         update(jobs)
         .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see above
                tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
                jobs.c.status.in_(_sources(JobStatus.PROCESSING)))
-        .values(status=JobStatus.PROCESSING.value, updated_at=bindparam("now"),
-                started_at=bindparam("now"), attempts=jobs.c.attempts + 1, progress=0,
-                error_message=None)
+        .values(status=JobStatus.PROCESSING.value, updated_at=started, started_at=started,
+                attempts=jobs.c.attempts + 1, progress=0, error_message=None)
         .returning(jobs.c.id, jobs.c.owner_id, jobs.c.attempts)
     )  # fmt: skip
 
 
 def start_many_statement(items: list[StartItem]) -> tuple[Any, dict[str, Any]]:
-    """Many starts in one statement (the worker's group commit); built once, bound each time."""
-    return _start_many_statement(), {"ids": [i for i, _ in items], "keys": items, "now": utcnow()}
+    """Many starts in one statement (the worker's group commit), each at its own time."""
+    params: dict[str, Any] = {"ids": [i for i, _, _ in items],
+                              "keys": [(i, o) for i, o, _ in items]}  # fmt: skip
+    for n, (job_id, _, started) in enumerate(items):
+        params[f"i{n}"] = job_id
+        params[f"t{n}"] = started
+    return _start_many_statement(len(items)), params
 
 
 @functools.lru_cache(maxsize=128)
 def _complete_many_statement(size: int, *, from_start: bool) -> Any:
-    # One statement shape per batch size: compiled once, then only bound.
-    results = {bindparam(f"i{n}", type_=Uuid()): bindparam(f"r{n}", type_=JSON())
-               for n in range(size)}  # fmt: skip
     # `from_start`: the start and the end of a short job in one write (both were queued
     # in the same flush), so it is allowed from every state a start is allowed from.
     sources = _sources(JobStatus.PROCESSING if from_start else JobStatus.COMPLETED)
-    started = {"started_at": bindparam("now"), "attempts": jobs.c.attempts + 1}
+    finished = _per_row(size, "t", UTCDateTime())
+    started = {"started_at": _per_row(size, "s", UTCDateTime()),
+               "attempts": jobs.c.attempts + 1}  # fmt: skip
     return (
         update(jobs)
         .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see above
                tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
                jobs.c.status.in_(sources))
-        .values(status=JobStatus.COMPLETED.value, updated_at=bindparam("now"),
-                completed_at=bindparam("now"), progress=100, progress_message="Done",
-                error_message=None, result_data=case(
-                    *[(jobs.c.id == i, r) for i, r in results.items()]),
-                **(started if from_start else {}))
+        .values(status=JobStatus.COMPLETED.value, updated_at=finished, completed_at=finished,
+                progress=100, progress_message="Done", error_message=None,
+                result_data=_per_row(size, "r", JSON()), **(started if from_start else {}))
         .returning(jobs)
     )  # fmt: skip
 
@@ -176,12 +190,13 @@ def _complete_many_statement(size: int, *, from_start: bool) -> Any:
 def complete_many_statement(
     items: list[CompleteItem], *, from_start: bool = False
 ) -> tuple[Any, dict[str, Any]]:
-    """Many completions in one statement, each with its own result."""
-    params: dict[str, Any] = {"ids": [i for i, _, _ in items],
-                              "keys": [(i, o) for i, o, _ in items], "now": utcnow()}  # fmt: skip
-    for n, (job_id, _, result) in enumerate(items):
-        params[f"i{n}"] = job_id
-        params[f"r{n}"] = result
+    """Many completions in one statement, each with its own result and times."""
+    params: dict[str, Any] = {"ids": [item[0] for item in items],
+                              "keys": [(item[0], item[1]) for item in items]}  # fmt: skip
+    for n, item in enumerate(items):
+        params[f"i{n}"], params[f"r{n}"], params[f"t{n}"] = item[0], item[2], item[3]
+        if from_start:
+            params[f"s{n}"] = item[4]  # type: ignore[misc]
     return _complete_many_statement(len(items), from_start=from_start), params
 
 
@@ -196,9 +211,12 @@ def _not_from(target: JobStatus) -> str:
 # statement serves every batch size. The writer runs them on its own connection, without
 # SQLAlchemy, which spent ~1 ms of CPU per flush on this machine around a ~0.4 ms statement.
 # They set exactly what start_many_statement / complete_many_statement set.
-_PG_COMPLETE = """status = 'completed', updated_at = $4, completed_at = $4, progress = 100,
-    progress_message = 'Done', error_message = NULL, result_data = v.result::json"""
-_PG_RESULTS = "unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, owner_id, result)"
+_PG_COMPLETE = """status = 'completed', updated_at = v.at, completed_at = v.at,
+    progress = 100, progress_message = 'Done', error_message = NULL,
+    result_data = v.result::json"""
+_PG_RESULTS = "unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])"
+_PG_ENDS = f"{_PG_RESULTS} AS v(id, owner_id, result, at)"
+_PG_RUNS = f"{_PG_RESULTS[:-1]}, $5::timestamptz[]) AS v(id, owner_id, result, at, started)"
 # The statements are prepared, and after a few runs PostgreSQL may reuse a generic plan
 # made from whatever the statistics said then. Made while they said the table was empty,
 # it walked the status index (the whole pending backlog) on every flush: 0.5 -> 4.7 ms of
@@ -224,15 +242,15 @@ def _pg_insert_sql() -> str:
 PG_JSON_COLUMNS = frozenset(c.name for c in jobs.c if isinstance(c.type, JSON))
 PG_BATCH_SQL = {
     "create": _pg_insert_sql(),
-    "start": f"""UPDATE jobs AS j SET status = 'processing', updated_at = $3, started_at = $3,
-    attempts = j.attempts + 1, progress = 0, error_message = NULL
-    FROM unnest($1::uuid[], $2::text[]) AS v(id, owner_id)
+    "start": f"""UPDATE jobs AS j SET status = 'processing', updated_at = v.at,
+    started_at = v.at, attempts = j.attempts + 1, progress = 0, error_message = NULL
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, owner_id, at)
     WHERE {_PG_MATCH} AND {_not_from(JobStatus.PROCESSING)}
     RETURNING j.id, j.owner_id, j.attempts""",
-    "complete": f"""UPDATE jobs AS j SET {_PG_COMPLETE} FROM {_PG_RESULTS}
+    "complete": f"""UPDATE jobs AS j SET {_PG_COMPLETE} FROM {_PG_ENDS}
     WHERE {_PG_MATCH} AND {_not_from(JobStatus.COMPLETED)} RETURNING j.*""",
-    "run": f"""UPDATE jobs AS j SET {_PG_COMPLETE}, started_at = $4, attempts = j.attempts + 1
-    FROM {_PG_RESULTS}
+    "run": f"""UPDATE jobs AS j SET {_PG_COMPLETE}, started_at = v.started,
+    attempts = j.attempts + 1 FROM {_PG_RUNS}
     WHERE {_PG_MATCH} AND {_not_from(JobStatus.PROCESSING)} RETURNING j.*""",
 }
 

@@ -25,8 +25,8 @@ from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.reconciler import Reconciler
-from ultudy.jobs.runner import Delivery, ExpectedFailure, JobRunner
-from ultudy.jobs.states import QUEUE_NAMES, JobType
+from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
+from ultudy.jobs.states import QUEUE_NAMES, JobStatus, JobType
 from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import BatchedWriter
 
@@ -95,11 +95,14 @@ class WorkerProcess:
             enqueued_at=job.data.get("enqueued_at"),
         )  # fmt: skip
         try:
-            record = await self.runner.run(delivery, signal=signal)
+            outcome = await self.runner.run(delivery, signal=signal)
         except ExpectedFailure as exc:
             raise UnrecoverableError(str(exc)) from exc
-        # The result lives in SQL; Redis keeps only the outcome.
-        return {"status": record.status if record else "skipped"}
+        # The result lives in SQL; Redis keeps only the outcome. A completion written
+        # behind is `completed` here a moment before its row says so.
+        if outcome is Behind.COMPLETION:
+            return {"status": JobStatus.COMPLETED.value}
+        return {"status": outcome.status if outcome else "skipped"}
 
     async def _relay_cancels(self) -> None:
         pubsub = self.queues.redis.pubsub()
@@ -187,8 +190,8 @@ class WorkerProcess:
         for task in [*helpers, *loops]:
             task.cancel()
         await asyncio.gather(*helpers, *loops, *closing, return_exceptions=True)
+        await self.writer.close()  # its queued writes first: they publish events
         await self.events.drain()
-        await self.writer.close()
         await self.queues.close()
         await self.db.dispose()
         logger.info("worker stopped")

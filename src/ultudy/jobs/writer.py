@@ -45,15 +45,24 @@ from ultudy.jobs.store import (
 logger = logging.getLogger(__name__)
 
 # How long a worker's row write may wait for others to share its round trip (tuned with
-# bench.job_system): a start or progress write 2 ms, so that a short job's start and end
-# are one write. An end holds its job's queue slot; on PostgreSQL it waits less, since
-# ends queue up while a flush is on the wire anyway. A SQLite flush runs inline and
-# nothing queues up meanwhile: there an end waits as long as a start.
-WORKER_LINGER_S = 0.002
+# bench.job_system): nobody waits for a start, progress or completion (written behind),
+# so they wait 5 ms for company: a short job's start and end become one write, and the
+# writes of many jobs one flush. A write someone awaits (a failure, a retry: it holds its
+# job's queue slot) waits less: 0.5 ms on PostgreSQL, where such writes queue up while a
+# flush is on the wire anyway, 2 ms on SQLite, whose flush runs inline (nothing queues up
+# meanwhile).
+WORKER_LINGER_S = 0.005
 PG_URGENT_LINGER_S = 0.0005
+SQLITE_URGENT_LINGER_S = 0.002
+# A completion written behind (its job's queue slot is free already) that fails is tried
+# again after these pauses; the result is only in memory. After the last, the reconciler
+# sees the job completed in the broker but not in its row, and runs it again.
+BEHIND_RETRY_S = (0.2, 1.0, 3.0)
 # how long an inline SQLite flush may block the loop waiting for another writer
 INLINE_BUSY_TIMEOUT_MS = 50
-# kind, job id, owner, payload
+# kind, job id, owner, payload. A start's payload is when it started, a completion's its
+# result and when it finished, a run's (a start and completion fused) result, finished,
+# started: a row keeps when each happened, not when the flush that carried it went.
 Op = tuple[str, uuid.UUID, str, Any]
 # a statement, its parameters (a list: executemany), the indexes of the ops it covers, and
 # how to turn its rows into one result per op
@@ -85,6 +94,17 @@ class DirectWriter:
         async with self.store.db.transaction(record.owner_id) as conn:
             await conn.execute(insert(jobs), [row_values(record)])
 
+    @property
+    def writes_behind(self) -> bool:
+        """Whether a completion may be queued (complete_behind) instead of awaited."""
+        return False
+
+    def complete_behind(
+        self, job_id: uuid.UUID, owner_id: str, result: dict[str, Any],
+        written: Callable[[JobRecord | None], None],
+    ) -> None:  # fmt: skip
+        raise NotImplementedError("a direct writer completes a job with complete()")
+
     async def close(self) -> None:
         """Release what the writer holds (nothing here)."""
 
@@ -104,9 +124,9 @@ def _fuse(ops: list[Op]) -> tuple[list[tuple[int, Op]], dict[int, int]]:
                 and all(kind == "progress" for kind in kinds[1:-1])):  # fmt: skip
             alias[index[0]] = index[-1]
             superseded.update(index[1:-1])
-    runs = set(alias.values())
-    kept = [(n, ("run", *op[1:]) if n in runs else op) for n, op in enumerate(ops)
-            if n not in alias and n not in superseded]  # fmt: skip
+    started = {run: ops[start][3] for start, run in alias.items()}
+    kept = [(n, ("run", op[1], op[2], (*op[3], started[n])) if n in started else op)
+            for n, op in enumerate(ops) if n not in alias and n not in superseded]  # fmt: skip
     return kept, alias
 
 
@@ -121,10 +141,11 @@ def _plan(kept: list[tuple[int, Op]]) -> list[Step]:
             rows = [row_values(record) for _, (_, _, _, record) in batch]
             steps.append((insert(jobs), rows, index, _nones(len(rows))))
         elif kind == "start":
-            steps.append((*start_many_statement(keys), index, _claimer(keys, full=False)))
+            starts = [(i, o, at) for _, (_, i, o, at) in batch]
+            steps.append((*start_many_statement(starts), index, _claimer(keys, full=False)))
         elif kind in ("complete", "run"):
-            items = [(i, o, r) for _, (_, i, o, r) in batch]
-            statement = complete_many_statement(items, from_start=kind == "run")
+            ends = [(i, o, *times) for _, (_, i, o, times) in batch]
+            statement = complete_many_statement(ends, from_start=kind == "run")
             steps.append((*statement, index, _claimer(keys, full=True)))
         else:
             steps += [_single(n, op) for n, op in batch]
@@ -155,7 +176,8 @@ class BatchedWriter(DirectWriter):
     ) -> None:  # fmt: skip
         super().__init__(store)
         if urgent_linger_s is None:
-            urgent_linger_s = PG_URGENT_LINGER_S if store.db.is_postgres else linger_s
+            urgent_linger_s = (PG_URGENT_LINGER_S if store.db.is_postgres
+                               else SQLITE_URGENT_LINGER_S)  # fmt: skip
         self._commit: GroupCommit[Op, Any] = GroupCommit(
             self._flush, name="job-writes", linger_s=linger_s, urgent_linger_s=urgent_linger_s,
             key=_job_key,
@@ -169,6 +191,8 @@ class BatchedWriter(DirectWriter):
         # PostgreSQL: the engine's one connection, kept checked out between flushes (a
         # checkout and return cost more CPU than a small flush's statement).
         self._link: tuple[AsyncConnection, Any] | None = None
+        # completions written behind and not yet settled (written, or given up)
+        self._behind: set[asyncio.Future[None]] = set()
         if store.db.is_postgres:
             self._pg = make_system_writer_engine(store.db.url)
         else:
@@ -182,14 +206,15 @@ class BatchedWriter(DirectWriter):
     def start(self, job_id: uuid.UUID, owner_id: str) -> Awaitable[Any]:
         """Queued, not awaited: the processor starts at once; the row follows a moment later.
         If that write fails, so does the job's final write (same or later flush): retried."""
-        future = self._commit.submit_nowait(("start", job_id, owner_id, None))
+        future = self._commit.submit_nowait(("start", job_id, owner_id, utcnow()))
         future.add_done_callback(_log_failure)
         return future
 
     async def complete(
         self, job_id: uuid.UUID, owner_id: str, result: dict[str, Any]
     ) -> JobRecord | None:
-        record: JobRecord | None = await self._commit.submit(("complete", job_id, owner_id, result))
+        op: Op = ("complete", job_id, owner_id, (result, utcnow()))
+        record: JobRecord | None = await self._commit.submit(op)
         return record
 
     async def transition(
@@ -201,6 +226,46 @@ class BatchedWriter(DirectWriter):
 
     async def create(self, record: JobRecord) -> None:
         await self._commit.submit(("create", record.id, record.owner_id, record))
+
+    @property
+    def writes_behind(self) -> bool:
+        return True
+
+    def complete_behind(
+        self, job_id: uuid.UUID, owner_id: str, result: dict[str, Any],
+        written: Callable[[JobRecord | None], None],
+    ) -> None:  # fmt: skip
+        """Queue the completion without waiting for it: it lingers like a start, and the
+        job's queue slot is free at once. `written` gets the completed row (None if the
+        row was not `processing` any more: cancelled meanwhile) once it is written."""
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._behind.add(settled)
+        settled.add_done_callback(self._behind.discard)
+        self._write_behind(("complete", job_id, owner_id, (result, utcnow())), written, settled, 0)
+
+    def _write_behind(
+        self, op: Op, written: Callable[[JobRecord | None], None],
+        settled: asyncio.Future[None], failures: int,
+    ) -> None:  # fmt: skip
+        def done(future: asyncio.Future[Any]) -> None:
+            if future.cancelled() or (error := future.exception()) is None:
+                try:
+                    if not future.cancelled():
+                        written(future.result())
+                finally:
+                    settled.set_result(None)
+            elif failures < len(BEHIND_RETRY_S):
+                pause = BEHIND_RETRY_S[failures]
+                logger.warning("job %s: its completion was not written (%s); trying again "
+                               "in %g s", op[1], error, pause)  # fmt: skip
+                loop = asyncio.get_running_loop()
+                loop.call_later(pause, self._write_behind, op, written, settled, failures + 1)
+            else:
+                logger.error("job %s: its completion could not be written (%s); the "
+                             "reconciler will run the job again", op[1], error)  # fmt: skip
+                settled.set_result(None)
+
+        self._commit.submit_nowait(op).add_done_callback(done)
 
     async def progress(self, job_id: uuid.UUID, owner_id: str, pct: int, msg: str | None) -> None:
         future = self._commit.submit_nowait(("progress", job_id, owner_id, (pct, msg)))
@@ -261,11 +326,13 @@ class BatchedWriter(DirectWriter):
         if kind == "create":  # one array per column
             rows = [row_values(record) for record in payloads]
             args = [[_pg_value(name, row[name]) for row in rows] for name in rows[0]]
-        elif kind == "start":  # ids, owners, now
-            args = [[i for i, _ in keys], [o for _, o in keys], utcnow()]
-        else:  # ids, owners, results, now
+        elif kind == "start":  # ids, owners, started
+            args = [[i for i, _ in keys], [o for _, o in keys], payloads]
+        else:  # ids, owners, results, finished (, started for a run)
             args = [[i for i, _ in keys], [o for _, o in keys],
-                    [json.dumps(result) for result in payloads], utcnow()]  # fmt: skip
+                    [json.dumps(p[0]) for p in payloads], [p[1] for p in payloads]]  # fmt: skip
+            if kind == "run":
+                args.append([p[2] for p in payloads])
         returned = await driver.fetch(PG_BATCH_SQL[kind], *args)
         full = kind != "start"
         by_key = {(r["id"], r["owner_id"]): JobRecord(**dict(r)) if full else r for r in returned}
@@ -292,7 +359,14 @@ class BatchedWriter(DirectWriter):
             for statement, params, index, unpack in steps:
                 _place(results, index, unpack(_rows(conn.execute(statement, params))))
 
+    async def drain(self) -> None:
+        """Wait until every queued write is written (completions behind: or given up)."""
+        while self._behind:
+            await asyncio.wait(set(self._behind))
+        await self._commit.drain()
+
     async def close(self) -> None:
+        await self.drain()
         for engine in (self._sqlite, self._sqlite_patient):
             if engine is not None:
                 engine.dispose()
