@@ -260,6 +260,12 @@ async def test_batched_creates_store_every_field_as_given(backend: Backend) -> N
         await db.dispose()
 
 
+# How the driver reports a connection the server ended: which depends on whether it has
+# read the server's goodbye yet.
+LOST = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
+        asyncpg.exceptions.ConnectionDoesNotExistError)  # fmt: skip
+
+
 async def drop_idle_connections(db: Database) -> None:
     """PostgreSQL ends the other idle sessions of the database: the writer's among them."""
     async with db.transaction(None) as conn:
@@ -284,10 +290,7 @@ async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnect
     try:
         await writer.create(make[0])
         await drop_idle_connections(db)
-        # (which error depends on whether the driver has read the server's goodbye yet)
-        lost = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
-                asyncpg.exceptions.ConnectionDoesNotExistError)  # fmt: skip
-        with pytest.raises(lost):
+        with pytest.raises(LOST):
             await writer.create(make[1])
         await writer.create(make[2])
         stored = [await store.get(r.id, owner_id="a") for r in make]
@@ -302,7 +305,8 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A completion written behind has no caller left to retry the job: the writer tries
-    the write again (the result is only in memory) and closing waits for it."""
+    the write again (the result is only in memory) and closing waits for it. When the
+    job's start write was the one lost, the retry writes the start along with it."""
     monkeypatch.setattr(writer_module, "BEHIND_RETRY_S", (0.05, 0.05, 0.05))
     db = Database(backend.database_url)
     store = JobStore(db)
@@ -319,6 +323,21 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
         stored = await store.get(record.id, owner_id="a")
         assert stored is not None
         assert stored.status == "completed"
+
+        other = await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
+                                   input_data={}, max_attempts=3)  # fmt: skip
+        await drop_idle_connections(db)
+        started = writer.start(other.id, "a")
+        with pytest.raises(LOST):
+            await started
+        writer.complete_behind(other.id, "a", {"ok": 2}, written.append)
+        await writer.drain()
+        done = written[-1]
+        assert (done.id, done.status, done.result_data) == (other.id, "completed", {"ok": 2})
+        assert done.attempts == 1
+        assert done.started_at is not None
+        assert done.completed_at is not None
+        assert done.started_at < done.completed_at
     finally:
         await writer.close()
         await db.dispose()

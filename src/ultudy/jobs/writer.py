@@ -13,6 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
@@ -193,6 +194,8 @@ class BatchedWriter(DirectWriter):
         self._link: tuple[AsyncConnection, Any] | None = None
         # completions written behind and not yet settled (written, or given up)
         self._behind: set[asyncio.Future[None]] = set()
+        # each running job's start write and its time, until its end is queued
+        self._starts: dict[tuple[uuid.UUID, str], tuple[asyncio.Future[Any], datetime]] = {}
         if store.db.is_postgres:
             self._pg = make_system_writer_engine(store.db.url)
         else:
@@ -206,13 +209,16 @@ class BatchedWriter(DirectWriter):
     def start(self, job_id: uuid.UUID, owner_id: str) -> Awaitable[Any]:
         """Queued, not awaited: the processor starts at once; the row follows a moment later.
         If that write fails, so does the job's final write (same or later flush): retried."""
-        future = self._commit.submit_nowait(("start", job_id, owner_id, utcnow()))
+        at = utcnow()
+        future = self._commit.submit_nowait(("start", job_id, owner_id, at))
         future.add_done_callback(_log_failure)
+        self._starts[(job_id, owner_id)] = (future, at)
         return future
 
     async def complete(
         self, job_id: uuid.UUID, owner_id: str, result: dict[str, Any]
     ) -> JobRecord | None:
+        self._starts.pop((job_id, owner_id), None)
         op: Op = ("complete", job_id, owner_id, (result, utcnow()))
         record: JobRecord | None = await self._commit.submit(op)
         return record
@@ -220,6 +226,7 @@ class BatchedWriter(DirectWriter):
     async def transition(
         self, job_id: uuid.UUID, owner_id: str, target: JobStatus, values: dict[str, Any]
     ) -> JobRecord | None:
+        self._starts.pop((job_id, owner_id), None)
         op: Op = ("transition", job_id, owner_id, (target, values))
         record: JobRecord | None = await self._commit.submit(op)
         return record
@@ -241,14 +248,23 @@ class BatchedWriter(DirectWriter):
         settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._behind.add(settled)
         settled.add_done_callback(self._behind.discard)
-        self._write_behind(("complete", job_id, owner_id, (result, utcnow())), written, settled, 0)
+        start = self._starts.pop((job_id, owner_id), None)
+        op: Op = ("complete", job_id, owner_id, (result, utcnow()))
+        self._write_behind(op, start, written, settled, 0)
 
     def _write_behind(
-        self, op: Op, written: Callable[[JobRecord | None], None],
-        settled: asyncio.Future[None], failures: int,
+        self, op: Op, start: tuple[asyncio.Future[Any], datetime] | None,
+        written: Callable[[JobRecord | None], None], settled: asyncio.Future[None],
+        failures: int,
     ) -> None:  # fmt: skip
         def done(future: asyncio.Future[Any]) -> None:
-            if future.cancelled() or (error := future.exception()) is None:
+            # If the job's start write failed (with this completion, or alone before it),
+            # the row is not `processing`: the completion must carry the start, as a run.
+            unstarted = start is not None and _failed(start[0])
+            error = None if future.cancelled() else future.exception()
+            final = future.cancelled() or (error is None and (
+                future.result() is not None or op[0] == "run" or not unstarted))  # fmt: skip
+            if final:
                 try:
                     if not future.cancelled():
                         written(future.result())
@@ -257,9 +273,14 @@ class BatchedWriter(DirectWriter):
             elif failures < len(BEHIND_RETRY_S):
                 pause = BEHIND_RETRY_S[failures]
                 logger.warning("job %s: its completion was not written (%s); trying again "
-                               "in %g s", op[1], error, pause)  # fmt: skip
+                               "in %g s", op[1], error or "its start was not", pause)  # fmt: skip
+                again = op
+                if start is not None and unstarted:
+                    result, finished = op[3][:2]
+                    again = ("run", op[1], op[2], (result, finished, start[1]))
                 loop = asyncio.get_running_loop()
-                loop.call_later(pause, self._write_behind, op, written, settled, failures + 1)
+                loop.call_later(pause, self._write_behind, again, start, written, settled,
+                                failures + 1)  # fmt: skip
             else:
                 logger.error("job %s: its completion could not be written (%s); the "
                              "reconciler will run the job again", op[1], error)  # fmt: skip
@@ -392,6 +413,10 @@ def _place(results: list[Any], index: list[int], values: list[Any]) -> None:
 
 def _rows(result: Any) -> list[Any]:
     return list(result) if result.returns_rows else []
+
+
+def _failed(future: asyncio.Future[Any]) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is not None
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:
