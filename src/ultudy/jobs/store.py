@@ -214,9 +214,10 @@ def _not_from(target: JobStatus) -> str:
 _PG_COMPLETE = """status = 'completed', updated_at = v.at, completed_at = v.at,
     progress = 100, progress_message = 'Done', error_message = NULL,
     result_data = v.result::json"""
-_PG_RESULTS = "unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])"
-_PG_ENDS = f"{_PG_RESULTS} AS v(id, owner_id, result, at)"
-_PG_RUNS = f"{_PG_RESULTS[:-1]}, $5::timestamptz[]) AS v(id, owner_id, result, at, started)"
+_PG_ENDS = ("unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])"
+            " AS v(id, owner_id, result, at)")  # fmt: skip
+_PG_RUNS = ("unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])"
+            " AS v(id, owner_id, result, at, started)")  # fmt: skip
 # The statements are prepared, and after a few runs PostgreSQL may reuse a generic plan
 # made from whatever the statistics said then. Made while they said the table was empty,
 # it walked the status index (the whole pending backlog) on every flush: 0.5 -> 4.7 ms of
