@@ -133,7 +133,7 @@ class JobRunner:
         )  # fmt: skip
 
     async def _complete(self, job: Delivery, result: dict[str, Any]) -> JobRecord | Behind | None:
-        if self.writer.writes_behind:
+        if isinstance(self.writer, BatchedWriter):
             # The queue slot is free at once; the row and its event follow a moment later.
             self.writer.complete_behind(job.job_id, job.owner_id, result,
                                         lambda done: self._on_completed(job, done))  # fmt: skip

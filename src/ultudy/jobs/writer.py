@@ -95,17 +95,6 @@ class DirectWriter:
         async with self.store.db.transaction(record.owner_id) as conn:
             await conn.execute(insert(jobs), [row_values(record)])
 
-    @property
-    def writes_behind(self) -> bool:
-        """Whether a completion may be queued (complete_behind) instead of awaited."""
-        return False
-
-    def complete_behind(
-        self, job_id: uuid.UUID, owner_id: str, result: dict[str, Any],
-        written: Callable[[JobRecord | None], None],
-    ) -> None:  # fmt: skip
-        raise NotImplementedError("a direct writer completes a job with complete()")
-
     async def close(self) -> None:
         """Release what the writer holds (nothing here)."""
 
@@ -233,10 +222,6 @@ class BatchedWriter(DirectWriter):
 
     async def create(self, record: JobRecord) -> None:
         await self._commit.submit(("create", record.id, record.owner_id, record))
-
-    @property
-    def writes_behind(self) -> bool:
-        return True
 
     def complete_behind(
         self, job_id: uuid.UUID, owner_id: str, result: dict[str, Any],
