@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-unit lint bench clean
+.PHONY: help run test test-deps test-unit lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## migrate, start embedded Valkey + API + worker on http://127.0.0.1:8000
 	$(BIN)/ultudy run
 
-test: $(STAMP) ## the whole suite (embedded defaults; + PostgreSQL/Redis when ULTUDY_TEST_* set)
+test: $(STAMP) test-deps ## the whole suite (embedded defaults; + PostgreSQL/Redis when ULTUDY_TEST_* set)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-deps: ## install what the tests need beyond the venv (Debian's Chromium; apt-get as root)
+	@scripts/test-deps.sh
 
 test-unit: $(STAMP) ## only the fast unit tests
 	$(BIN)/pytest tests/unit

@@ -51,10 +51,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> str:
+def pg_template() -> Iterator[str]:
     url = os.environ["ULTUDY_TEST_DATABASE_URL"]
     backends.pg_template(url)
-    return url
+    yield url
+    backends.pg_template_drop(url)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from ultudy.config import Settings
 from ultudy.db.migrate import upgrade
 
 TEST_PROCESSORS = "tests.support.processors:REGISTRY"
-PG_TEMPLATE = "ultudy_test_template"
+# One template per test run, so that two runs on one server (two checkouts) never collide.
+PG_TEMPLATE = f"ultudy_test_template_{os.getpid()}"
 
 
 def backend_names() -> list[str]:
@@ -85,6 +86,13 @@ def pg_template(url: str) -> None:
         conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
     engine.dispose()
     upgrade(str(make_url(url).set(database=PG_TEMPLATE).render_as_string(hide_password=False)))
+
+
+def pg_template_drop(url: str) -> None:
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
+    engine.dispose()
 
 
 def pg_database(url: str) -> str:
