@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
+from ultudy.api import openapi
 from ultudy.api.hub import EventHub
 from ultudy.api.routes import (
     admin,
@@ -135,4 +136,5 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.include_router(admin.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    openapi.install(app)
     return app
