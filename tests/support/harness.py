@@ -103,7 +103,7 @@ def api_server(env: dict[str, str], log: Path) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a cold start imports the whole study stack
         while True:
             assert proc.poll() is None, log.read_text()
             try:
