@@ -7,7 +7,9 @@ import hashlib
 import uuid
 from typing import Any
 
-from ultudy.db.study import insert_document
+from ultudy.db.effects import row_for_job
+from ultudy.db.models import documents
+from ultudy.db.study import get_document, insert_document
 from ultudy.errors import JobCancelledError
 from ultudy.jobs.context import JobContext
 from ultudy.jobs.processors.common import page_reader, storage
@@ -64,7 +66,28 @@ def _section_rows(doc: ExtractedDocument) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _result(doc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "title", "page_start", "page_end", "char_count")
+    return {
+        "document_id": doc["id"], "title": doc["title"], "page_count": doc["page_count"],
+        "sections": [{k: s[k] for k in keys} for s in doc["sections"]],
+        "pages_without_text": doc["pages_without_text"],
+        "pages_read_by_model": doc["pages_read_by_model"],
+    }  # fmt: skip
+
+
+async def _stored_result(ctx: JobContext) -> dict[str, Any] | None:
+    """The result of the document an earlier run of this job stored, if one did."""
+    async with ctx.services.db.transaction(ctx.owner_id) as conn:
+        row = await row_for_job(conn, documents, ctx.owner_id, ctx.job_id)
+        doc = None if row is None else await get_document(conn, ctx.owner_id, row.id)
+    return None if doc is None else _result(doc)
+
+
 async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
+    # Delivery is at-least-once: a job run again returns what its first run stored.
+    if (done := await _stored_result(ctx)) is not None:
+        return done
     await ctx.progress(1, "Opening the PDF")
     path = storage(ctx.services).path(data["storage_key"])
     doc = await _extract(ctx, str(path))
@@ -72,19 +95,24 @@ async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
     if read_by_model:
         doc = with_page_texts(doc, read_by_model)
     await ctx.progress(90, f"Saving {len(doc.sections)} sections")
+    return await _save(ctx, data, doc, sorted(read_by_model))
+
+
+async def _save(
+    ctx: JobContext, data: dict[str, Any], doc: ExtractedDocument, read_by_model: list[int]
+) -> dict[str, Any]:
     title = (data.get("title") or doc.title or data.get("filename") or "Untitled").strip()[:300]
-    rows = _section_rows(doc)
     document = {
         "title": title, "filename": data.get("filename") or "upload.pdf",
         "storage_key": data["storage_key"], "sha256": data.get("sha256", ""),
         "page_count": doc.page_count, "pages_without_text": doc.pages_without_text,
+        "pages_read_by_model": read_by_model,
     }  # fmt: skip
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
-        document_id = await insert_document(conn, ctx.owner_id, document, rows)
-    keys = ("title", "page_start", "page_end", "char_count")
-    sections = [{"id": str(row["id"]), **{k: row[k] for k in keys}} for row in rows]
-    return {
-        "document_id": str(document_id), "title": title, "page_count": doc.page_count,
-        "sections": sections, "pages_without_text": doc.pages_without_text,
-        "pages_read_by_model": sorted(read_by_model),
-    }  # fmt: skip
+        # Keyed by the job: when a concurrent run of this job stored first, this one
+        # stores nothing and returns that run's document.
+        document_id = await insert_document(conn, ctx.owner_id, document, _section_rows(doc),
+                                            job_id=ctx.job_id)  # fmt: skip
+        stored = await get_document(conn, ctx.owner_id, document_id)
+    assert stored is not None
+    return _result(stored)
