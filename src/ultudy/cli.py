@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ultudy.config import Settings
+from ultudy.config import AuthMode, Settings
 from ultudy.embedded import EmbeddedValkey, resolve_redis_url
 from ultudy.jobs.states import QUEUE_NAMES
 from ultudy.logs import setup_logging
@@ -41,7 +41,7 @@ def migrate() -> None:
     from ultudy.db.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_system_database_url)  # the owner login: it makes the tables
     typer.echo("database is up to date")
 
 
@@ -51,12 +51,17 @@ def api() -> None:
     import uvicorn
 
     from ultudy.api.app import create_app
+    from ultudy.db.roles import check_urls
 
     settings = _settings()
     try:
         settings.check_bind()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    # Before the server: a refusal is one line here, a traceback inside uvicorn's lifespan.
+    asyncio.run(check_urls(settings.resolved_database_url,
+                           settings.resolved_system_database_url,
+                           refuse_unbound=settings.auth is AuthMode.TOKEN))  # fmt: skip
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)  # fmt: skip
 
@@ -77,15 +82,11 @@ def worker(
     unknown = sorted(set(names) - set(QUEUE_NAMES))
     if unknown:
         raise typer.BadParameter(f"unknown queue(s) {unknown}; known: {list(QUEUE_NAMES)}")
+    registry = load_registry(settings.processors)  # a bad setting fails before the broker
     redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
 
     async def main() -> None:
-        process = WorkerProcess(
-            settings,
-            redis_url=redis_url,
-            registry=load_registry(settings.processors),
-            queue_names=names,
-        )
+        process = WorkerProcess(settings, redis_url=redis_url, registry=registry, queue_names=names)
         process.install_signal_handlers()
         await process.run(burst=burst)
 
@@ -113,7 +114,7 @@ def run(
 
     settings = _settings()
     settings.check_bind()
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_system_database_url)  # the owner login: it makes the tables
     redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
     env = {**os.environ, "ULTUDY_REDIS_URL": redis_url}
     children = [_spawn(["api"], env)] + [_spawn(["worker"], env) for _ in range(workers)]

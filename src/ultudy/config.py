@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     data_dir: Path = Path(".ultudy")
     database_url: str | None = None
+    database_system_url: str | None = None
     redis_url: str | None = None
     redis_prefix: str = "ultudy"
     auth: AuthMode = AuthMode.DEV
@@ -70,6 +71,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'ultudy.db').resolve()}"
+
+    @property
+    def resolved_system_database_url(self) -> str:
+        """The login for cross-owner work (worker writes, reconciler, admin): on PostgreSQL
+        the tables' owner, which row-level security does not bind; see `db.roles`."""
+        return self.database_system_url or self.resolved_database_url
 
     @property
     def is_sqlite(self) -> bool:
