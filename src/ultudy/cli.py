@@ -14,12 +14,14 @@ from typing import Annotated, Any
 
 import typer
 
-from ultudy.config import Settings
+from ultudy.cli_errors import ConfigErrorTyper
+from ultudy.config import AuthMode, Settings
 from ultudy.embedded import EmbeddedValkey, resolve_redis_url
+from ultudy.errors import ConfigError
 from ultudy.jobs.states import QUEUE_NAMES
 from ultudy.logs import setup_logging
 
-app = typer.Typer(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
+app = ConfigErrorTyper(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for ULTUDY_AUTH=token.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 jobs_app = typer.Typer(help="Operator view of all owners' jobs.", no_args_is_help=True)
@@ -41,7 +43,7 @@ def migrate() -> None:
     from ultudy.db.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_system_database_url)  # the owner login: it makes the tables
     typer.echo("database is up to date")
 
 
@@ -51,12 +53,14 @@ def api() -> None:
     import uvicorn
 
     from ultudy.api.app import create_app
+    from ultudy.db.roles import check_urls
 
     settings = _settings()
-    try:
-        settings.check_bind()
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    settings.check_bind()
+    # Before the server: a refusal is one line here, a traceback inside uvicorn's lifespan.
+    asyncio.run(check_urls(settings.resolved_database_url,
+                           settings.resolved_system_database_url,
+                           refuse_unbound=settings.auth is AuthMode.TOKEN))  # fmt: skip
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)  # fmt: skip
 
@@ -76,16 +80,12 @@ def worker(
     names = tuple(q.strip() for q in queues.split(",") if q.strip())
     unknown = sorted(set(names) - set(QUEUE_NAMES))
     if unknown:
-        raise typer.BadParameter(f"unknown queue(s) {unknown}; known: {list(QUEUE_NAMES)}")
+        raise ConfigError(f"unknown queue(s) {unknown}; known: {list(QUEUE_NAMES)}")
+    registry = load_registry(settings.processors)  # a bad setting fails before the broker
     redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
 
     async def main() -> None:
-        process = WorkerProcess(
-            settings,
-            redis_url=redis_url,
-            registry=load_registry(settings.processors),
-            queue_names=names,
-        )
+        process = WorkerProcess(settings, redis_url=redis_url, registry=registry, queue_names=names)
         process.install_signal_handlers()
         await process.run(burst=burst)
 
@@ -113,7 +113,7 @@ def run(
 
     settings = _settings()
     settings.check_bind()
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_system_database_url)  # the owner login: it makes the tables
     redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
     env = {**os.environ, "ULTUDY_REDIS_URL": redis_url}
     children = [_spawn(["api"], env)] + [_spawn(["worker"], env) for _ in range(workers)]
@@ -160,7 +160,7 @@ def token_create(
     try:
         typer.echo(create_token(Settings(), user, admin=admin))
     except AuthError as exc:
-        raise typer.BadParameter(exc.message) from exc
+        raise ConfigError(exc.message) from exc
 
 
 @app.command("embedded-broker")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ultudy.db.urls import normalize_database_url
+from ultudy.errors import ConfigError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -26,6 +30,7 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     data_dir: Path = Path(".ultudy")
     database_url: str | None = None
+    database_system_url: str | None = None
     redis_url: str | None = None
     redis_prefix: str = "ultudy"
     auth: AuthMode = AuthMode.DEV
@@ -59,6 +64,18 @@ class Settings(BaseSettings):
     sse_ping_s: Annotated[float, Field(gt=0)] = 15.0
     log_level: str = "INFO"
 
+    @field_validator("database_url", "database_system_url")
+    @classmethod
+    def _normalize_database_url(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else None
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("is not a logging level (DEBUG, INFO, WARNING, ERROR)")
+        return value
+
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         if self.auth is AuthMode.TOKEN and not self.secret_key:
@@ -72,6 +89,12 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'ultudy.db').resolve()}"
 
     @property
+    def resolved_system_database_url(self) -> str:
+        """The login for cross-owner work (worker writes, reconciler, admin): on PostgreSQL
+        the tables' owner, which row-level security does not bind; see `db.roles`."""
+        return self.database_system_url or self.resolved_database_url
+
+    @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
 
@@ -81,7 +104,7 @@ class Settings(BaseSettings):
     def check_bind(self) -> None:
         """Dev auth trusts a header, so it must never listen beyond this machine."""
         if self.auth is AuthMode.DEV and self.host not in LOOPBACK_HOSTS:
-            raise ValueError(
+            raise ConfigError(
                 f"ULTUDY_AUTH=dev trusts the x-user-id header and only binds to loopback; "
                 f"refusing ULTUDY_HOST={self.host}. Use ULTUDY_AUTH=token to serve a network."
             )

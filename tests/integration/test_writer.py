@@ -24,7 +24,7 @@ from ultudy.jobs.writer import BatchedWriter
 
 
 async def test_batched_starts_and_completions_apply_once_each_in_order(backend: Backend) -> None:
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store)
     try:
@@ -57,7 +57,7 @@ async def test_batched_starts_and_completions_apply_once_each_in_order(backend: 
 
 
 async def test_a_slow_job_is_started_then_completed_in_separate_writes(backend: Backend) -> None:
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store)
     try:
@@ -83,7 +83,7 @@ async def test_a_completion_written_behind_frees_its_caller_and_keeps_its_times(
     row is written with the next flush, `written` gets the row (None when it was
     cancelled meanwhile), and each row keeps when it started and finished, not when the
     flush that carried it went."""
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0.2)  # one flush, long after the submits
     records = [await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
@@ -141,7 +141,7 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
     """A queue backlog is many pending rows; a worker's batch write must look its rows up
     by primary key, not walk every row of a status (SQLite's planner did, for the
     (id, owner) row-value IN alone)."""
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store)
     backlog = [new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={},
@@ -199,7 +199,7 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
 ) -> None:
     """A short job's start, progress and end become one `run` write; the end is urgent and
     takes only its own job's writes along, another job's start and progress linger on."""
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0.5, urgent_linger_s=0)  # to see who lingers
     applied: list[list[tuple[str, uuid.UUID]]] = []
@@ -241,7 +241,7 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
 
 
 async def test_batched_creates_store_every_field_as_given(backend: Backend) -> None:
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0.01)
     when = utcnow().replace(microsecond=123456)
@@ -282,7 +282,7 @@ async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnect
 ) -> None:
     """The writer keeps its connection between flushes; when the server drops it, the
     flush in hand fails (its jobs retry) and the next one works on a new connection."""
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0)
     make = [new_job(owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
@@ -308,7 +308,7 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
     the write again (the result is only in memory) and closing waits for it. When the
     job's start write was the one lost, the retry writes the start along with it."""
     monkeypatch.setattr(writer_module, "BEHIND_RETRY_S", (0.05, 0.05, 0.05))
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0)
     record = await store.create(owner_id="a", type=JobType.LESSON_GENERATION, input_data={},
@@ -358,7 +358,7 @@ async def test_batch_writes_go_by_primary_key_in_a_generic_plan_made_on_an_empty
     generic plan, made from whatever the statistics said. Made on an empty table, it
     must still look rows up by key, not walk a status's rows (the pending backlog) on
     every flush: measured 7 ms per 16-row flush on a few thousand rows that way."""
-    db = Database(backend.database_url)
+    db = backend.database()
     try:
         async with db.transaction(None) as conn:
             await conn.execute(text("ANALYZE jobs"))  # statistics of an empty table
@@ -370,7 +370,7 @@ async def test_batch_writes_go_by_primary_key_in_a_generic_plan_made_on_an_empty
         types = {"start": "uuid[], text[], timestamptz[]",
                  "complete": "uuid[], text[], text[], timestamptz[]",
                  "run": "uuid[], text[], text[], timestamptz[], timestamptz[]"}  # fmt: skip
-        writer = make_system_writer_engine(db.url)  # the writer's session settings
+        writer = make_system_writer_engine(db.system_url)  # the writer's session settings
         times = [utcnow()] * 4
         for kind, params in (("start", (ids, owners, times)),
                              ("complete", (ids, owners, results, times)),

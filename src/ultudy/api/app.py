@@ -29,10 +29,11 @@ from ultudy.api.routes import (
 )
 from ultudy.api.routes import jobs as jobs_routes
 from ultudy.api.state import AppState
-from ultudy.config import Settings
+from ultudy.config import AuthMode, Settings
 from ultudy.db import Database
+from ultudy.db.roles import log_login_warnings
 from ultudy.embedded import resolve_redis_url
-from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
+from ultudy.errors import ConfigError, JobInputError, NotFoundError, TransientError, UltudyError
 from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.processors import load_registry
@@ -54,10 +55,15 @@ ERROR_STATUS: tuple[tuple[type[UltudyError], int], ...] = (
 
 
 async def build_state(settings: Settings, registry: Registry | None = None) -> AppState:
+    db = Database(settings.resolved_database_url, settings.resolved_system_database_url)
+    try:
+        await log_login_warnings(db, refuse_unbound=settings.auth is AuthMode.TOKEN)
+    except ConfigError:
+        await db.dispose()
+        raise
     redis_url, embedded = await asyncio.to_thread(
         resolve_redis_url, settings.redis_url, settings.data_dir
     )
-    db = Database(settings.resolved_database_url)
     queues = JobQueues(settings, redis_url)
     events = EventLog(
         queues.redis,

@@ -20,6 +20,7 @@ from bullmq import Worker as BullWorker
 
 from ultudy.config import Settings
 from ultudy.db import Database
+from ultudy.db.roles import log_login_warnings
 from ultudy.errors import UltudyError
 from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
@@ -55,7 +56,9 @@ class WorkerProcess:
     ) -> None:
         self.settings = settings
         self.queue_names = queue_names
-        self.db = db or Database(settings.resolved_database_url)
+        self.db = db or Database(
+            settings.resolved_database_url, settings.resolved_system_database_url
+        )
         self.queues = JobQueues(settings, redis_url)
         self.store = JobStore(self.db)
         self.events = EventLog(self.queues.redis, prefix=settings.redis_prefix,
@@ -146,6 +149,7 @@ class WorkerProcess:
 
     async def run(self, *, burst: bool = False) -> None:
         """Process jobs until stopped (or, with `burst`, until the queues are empty)."""
+        await log_login_warnings(self.db, refuse_unbound=False)
         for name in self.queue_names:
             self.workers[name] = self.make_bull_worker(name)
         policy = await self.queues.eviction_policy()

@@ -186,7 +186,7 @@ class BatchedWriter(DirectWriter):
         # each running job's start write and its time, until its end is queued
         self._starts: dict[tuple[uuid.UUID, str], tuple[asyncio.Future[Any], datetime]] = {}
         if store.db.is_postgres:
-            self._pg = make_system_writer_engine(store.db.url)
+            self._pg = make_system_writer_engine(store.db.system_url)
         else:
             self._sqlite = make_sync_sqlite_engine(
                 store.db.url, busy_timeout_ms=INLINE_BUSY_TIMEOUT_MS
