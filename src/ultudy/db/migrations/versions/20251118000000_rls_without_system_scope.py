@@ -17,7 +17,7 @@ TABLES = (
 )  # fmt: skip
 
 revision = "20251118000000"
-down_revision = "20251116000000"
+down_revision = "20251117000000"
 branch_labels = None
 depends_on = None
 
