@@ -47,7 +47,8 @@ class Workers:
     """Two processes' worth of processor services: each its own engine and connections."""
 
     def __init__(self, settings: Settings) -> None:
-        self.services = [Services(settings=settings, db=Database(settings.resolved_database_url))
+        self.services = [Services(settings=settings, db=Database(settings.resolved_database_url,
+                                                          settings.resolved_system_database_url))
                          for _ in range(2)]  # fmt: skip
 
     def run(self, n: int, job_type: JobType, job_id: uuid.UUID, data: dict[str, Any]) -> Any:
@@ -256,7 +257,8 @@ async def _started(logs: list[Path]) -> int:
     return sum(log.exists() and "worker started" in log.read_text() for log in logs)
 
 
-def system_scope(conn: Connection, backend: Backend) -> None:
+def old_system_scope(conn: Connection, backend: Backend) -> None:
+    """At revision 20251116000000 the policies were FORCEd and read `ultudy.scope`."""
     if backend.name == "postgres":
         conn.execute(text("SELECT set_config('ultudy.scope', 'system', true)"))
 
@@ -264,13 +266,15 @@ def system_scope(conn: Connection, backend: Backend) -> None:
 def test_the_migration_keeps_rows_and_row_level_security(backend: Backend) -> None:
     """Down to the revision before and up again: the columns come and go in place (on
     SQLite a copied `documents` table would cascade away its sections), the policies stay."""
-    sync_url = backend.database_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg2")
-    downgrade(backend.database_url, "20251116000000")
+    # Migrations and cross-owner reads log in as the tables' owner (the system login).
+    owner_url = backend.system_database_url or backend.database_url
+    sync_url = owner_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg2")
+    downgrade(owner_url, "20251116000000")
     engine = create_engine(sync_url)
     doc_id, section_id = uuid.uuid4().hex, uuid.uuid4().hex
     try:
         with engine.begin() as conn:
-            system_scope(conn, backend)
+            old_system_scope(conn, backend)
             conn.execute(
                 text(
                     "INSERT INTO documents (id, owner_id, title, filename, storage_key, sha256,"
@@ -287,11 +291,10 @@ def test_the_migration_keeps_rows_and_row_level_security(backend: Backend) -> No
                 ),
                 {"id": section_id, "doc": doc_id},
             )
-        upgrade(backend.database_url)
-        downgrade(backend.database_url, "20251116000000")
-        upgrade(backend.database_url)
+        upgrade(owner_url)
+        downgrade(owner_url, "20251116000000")
+        upgrade(owner_url)
         with engine.begin() as conn:
-            system_scope(conn, backend)
             if backend.name == "postgres":
                 policies = (
                     conn.execute(

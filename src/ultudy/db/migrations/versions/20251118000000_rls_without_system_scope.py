@@ -2,7 +2,7 @@
 its transaction's owner's rows, and the tables' owner (the system login) is not bound
 
 Revision ID: 20251118000000
-Revises: 20251116000000
+Revises: 20251117000000
 Create Date: 2025-11-18 00:00:00
 """
 
