@@ -48,3 +48,7 @@ class LLMUnavailableError(TransientError, LLMError):
 
 class JobCancelledError(UltudyError):
     """The job was cancelled."""
+
+
+class PdfLimitError(PdfError):
+    """The PDF is too large or too complex to read."""
