@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import sys
 import zlib
+from pathlib import Path
 
 LETTER = b"[0 0 612 792]"
 HELVETICA = b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"
@@ -78,3 +80,20 @@ def flate_bomb(mb: int) -> bytes:
     refs = b" ".join([b"4 0 R"] * max(1, mb // BOMB_PART_MB))
     objects[4] = objects[4].replace(b"/Contents 4 0 R", b"/Contents[%s]" % refs)
     return pdf_bytes(objects)
+
+
+def pdf_readers(parent: int | None = None) -> list[int]:
+    """Running PDF reader processes of this virtualenv (children of `parent`, if given)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # it exited meanwhile
+        ours = args[:3] == [sys.executable.encode(), b"-m", b"ultudy.study.pdf_child"]
+        if ours and parent in (None, ppid):
+            found.append(int(entry.name))
+    return found

@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from tests.support.hostile_pdfs import flate_bomb, huge_page, shared_stream
+from tests.support.hostile_pdfs import flate_bomb, huge_page, pdf_readers, shared_stream
 from ultudy.errors import PdfError, PdfLimitError
 from ultudy.study.pdf import RENDER_SCALE, ExtractedDocument, extract_pdf, render_page_png
 from ultudy.study.pdf_isolated import IsolatedPdfReader
@@ -30,22 +30,6 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-def pdf_children() -> list[int]:
-    """This process's children that are PDF readers."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue  # it exited meanwhile
-        if ppid == os.getpid() and b"ultudy.study.pdf_child" in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
 def outcome(read: object) -> ExtractedDocument | tuple[type[Exception], str]:
     try:
         return read()  # type: ignore[operator,no-any-return]
@@ -53,7 +37,12 @@ def outcome(read: object) -> ExtractedDocument | tuple[type[Exception], str]:
         return type(exc), exc.message
 
 
-@pytest.mark.parametrize("path", sorted(PDFS.glob("*.pdf")), ids=lambda p: p.stem)
+# Not the encrypted one in this process: pdfium's last error is process-wide, and its
+# "password" code would be left over for the next test's failed open (a child's is fresh).
+IN_PROCESS = [path for path in sorted(PDFS.glob("*.pdf")) if "encrypted" not in path.name]
+
+
+@pytest.mark.parametrize("path", IN_PROCESS, ids=lambda p: p.stem)
 def test_the_child_reads_each_test_pdf_as_this_process_does(path: Path) -> None:
     pages: list[tuple[int, int]] = []
     isolated = IsolatedPdfReader(path, PdfLimits())
@@ -98,7 +87,7 @@ def test_a_reading_past_the_time_limit_is_killed(tmp_path: Path) -> None:
     with pytest.raises(PdfLimitError, match=r"Reading the PDF took longer than 1.5 s"):
         IsolatedPdfReader(path, limits).extract()
     assert time.monotonic() - started < 1.5 + 2
-    assert pdf_children() == []
+    assert pdf_readers(os.getpid()) == []
 
 
 def test_the_time_limit_is_one_budget_for_all_of_a_readers_calls(tmp_path: Path) -> None:
@@ -116,7 +105,7 @@ def test_a_pdf_that_needs_more_memory_than_allowed_fails_clearly(tmp_path: Path)
     path = write(tmp_path, "bomb.pdf", flate_bomb(400))  # 400 MB of content, 5 KB on disk
     with pytest.raises(PdfLimitError, match=r"needs more memory than allowed to read \(200 MB\)"):
         IsolatedPdfReader(path, PdfLimits(memory_limit_mb=200)).extract()
-    assert pdf_children() == []
+    assert pdf_readers(os.getpid()) == []
 
 
 def test_a_check_that_raises_stops_the_reading_at_once(tmp_path: Path) -> None:
@@ -131,7 +120,7 @@ def test_a_check_that_raises_stops_the_reading_at_once(tmp_path: Path) -> None:
     with pytest.raises(Stop):
         IsolatedPdfReader(path, UNLIMITED_CHARS).extract(check=stop)
     assert time.monotonic() - started < 2
-    assert pdf_children() == []
+    assert pdf_readers(os.getpid()) == []
 
 
 def test_errors_of_the_file_pass_through_the_child(tmp_path: Path) -> None:
