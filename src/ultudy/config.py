@@ -56,6 +56,12 @@ class Settings(BaseSettings):
 
     processors: str = "ultudy.jobs.processors:REGISTRY"
     max_upload_mb: Annotated[int, Field(ge=1)] = 50
+    pdf_max_pages: Annotated[int, Field(ge=1)] = 2000
+    pdf_max_chars_per_page: Annotated[int, Field(ge=1)] = 100_000
+    pdf_max_chars: Annotated[int, Field(ge=1)] = 5_000_000
+    pdf_max_render_pixels: Annotated[int, Field(ge=10_000)] = 4096 * 4096
+    pdf_time_limit_s: Annotated[float, Field(gt=0)] = 120.0
+    pdf_memory_limit_mb: Annotated[int, Field(ge=128)] = 1024
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None

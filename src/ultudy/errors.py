@@ -52,3 +52,7 @@ class JobCancelledError(UltudyError):
 
 class ConfigError(UltudyError, ValueError):
     """The configuration cannot work; the command says what to change and exits (code 2)."""
+
+
+class PdfLimitError(PdfError):
+    """The PDF is too large or too complex to read."""

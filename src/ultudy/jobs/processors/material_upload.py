@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import uuid
 from typing import Any
 
@@ -12,38 +13,50 @@ from ultudy.db.models import documents
 from ultudy.db.study import get_document, insert_document
 from ultudy.errors import JobCancelledError
 from ultudy.jobs.context import JobContext
-from ultudy.jobs.processors.common import page_reader, storage
-from ultudy.study.pdf import ExtractedDocument, extract_pdf, render_page_png, with_page_texts
+from ultudy.jobs.processors.common import page_reader, pdf_reader, storage
+from ultudy.study.pdf import ExtractedDocument, with_page_texts
+from ultudy.study.pdf_isolated import IsolatedPdfReader
 
 EXTRACT_START_PCT = 5
 EXTRACT_END_PCT = 85
 MAX_MODEL_PAGES = 50  # scanned pages sent to a vision model per document
 
 
-async def _extract(ctx: JobContext, path: str) -> ExtractedDocument:
-    """Extraction runs in a thread; page progress crosses back to the event loop."""
+async def _extract(ctx: JobContext, pdf: IsolatedPdfReader) -> ExtractedDocument:
+    """Extraction runs in a child process watched from a thread, which kills it when the
+    job is cancelled or this coroutine ends early; page progress crosses back to the loop."""
     loop = asyncio.get_running_loop()
     pages: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+    abandoned = threading.Event()
 
     def on_page(done: int, total: int) -> None:
-        if ctx.cancelled:
-            raise JobCancelledError()
         loop.call_soon_threadsafe(pages.put_nowait, (done, total))
 
-    work = asyncio.ensure_future(asyncio.to_thread(extract_pdf, path, on_page=on_page))
-    while True:
-        page = asyncio.ensure_future(pages.get())
-        await asyncio.wait({page, work}, return_when=asyncio.FIRST_COMPLETED)
-        if not page.done():
-            page.cancel()
-            return await work
-        done, total = page.result()
-        span = EXTRACT_END_PCT - EXTRACT_START_PCT
-        await ctx.progress(EXTRACT_START_PCT + span * done / max(total, 1),
-                           f"Reading page {done} of {total}")  # fmt: skip
+    def check() -> None:
+        ctx.check_cancelled()
+        if abandoned.is_set():
+            raise JobCancelledError()
+
+    work = asyncio.ensure_future(asyncio.to_thread(pdf.extract, on_page=on_page, check=check))
+    try:
+        while True:
+            page = asyncio.ensure_future(pages.get())
+            await asyncio.wait({page, work}, return_when=asyncio.FIRST_COMPLETED)
+            if not page.done():
+                page.cancel()
+                return await work
+            done, total = page.result()
+            span = EXTRACT_END_PCT - EXTRACT_START_PCT
+            await ctx.progress(EXTRACT_START_PCT + span * done / max(total, 1),
+                               f"Reading page {done} of {total}")  # fmt: skip
+    finally:
+        abandoned.set()
+        work.cancel()
 
 
-async def _read_image_pages(ctx: JobContext, path: str, doc: ExtractedDocument) -> dict[int, str]:
+async def _read_image_pages(
+    ctx: JobContext, pdf: IsolatedPdfReader, doc: ExtractedDocument
+) -> dict[int, str]:
     """Pages with no text layer, read by a vision-capable model when one is configured."""
     reader = page_reader(ctx.services)
     pages = doc.pages_without_text[:MAX_MODEL_PAGES]
@@ -52,7 +65,7 @@ async def _read_image_pages(ctx: JobContext, path: str, doc: ExtractedDocument) 
     texts = {}
     for n, page in enumerate(pages, start=1):
         await ctx.progress(86, f"Reading scanned page {page} ({n} of {len(pages)}) with the model")
-        png = await asyncio.to_thread(render_page_png, path, page)
+        png = await asyncio.to_thread(pdf.render_png, page, check=ctx.check_cancelled)
         texts[page] = await reader.read(png)
     return {page: text for page, text in texts.items() if text}
 
@@ -89,9 +102,9 @@ async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
     if (done := await _stored_result(ctx)) is not None:
         return done
     await ctx.progress(1, "Opening the PDF")
-    path = storage(ctx.services).path(data["storage_key"])
-    doc = await _extract(ctx, str(path))
-    read_by_model = await _read_image_pages(ctx, str(path), doc)
+    pdf = pdf_reader(ctx.services, str(storage(ctx.services).path(data["storage_key"])))
+    doc = await _extract(ctx, pdf)
+    read_by_model = await _read_image_pages(ctx, pdf, doc)
     if read_by_model:
         doc = with_page_texts(doc, read_by_model)
     await ctx.progress(90, f"Saving {len(doc.sections)} sections")
