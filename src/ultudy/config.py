@@ -51,6 +51,7 @@ class Settings(BaseSettings):
 
     processors: str = "ultudy.jobs.processors:REGISTRY"
     max_upload_mb: Annotated[int, Field(ge=1)] = 50
+    max_json_kb: Annotated[int, Field(ge=1)] = 1024
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None
