@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     pdf_max_render_pixels: Annotated[int, Field(ge=10_000)] = 4096 * 4096
     pdf_time_limit_s: Annotated[float, Field(gt=0)] = 120.0
     pdf_memory_limit_mb: Annotated[int, Field(ge=128)] = 1024
+    max_json_kb: Annotated[int, Field(ge=1)] = 1024
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None

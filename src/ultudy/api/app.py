@@ -6,14 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
-from ultudy.api import openapi
+from ultudy.api import middleware, openapi
 from ultudy.api.hub import EventHub
 from ultudy.api.routes import (
     admin,
@@ -119,14 +118,7 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
     app = FastAPI(title="Ultudy Jobs", version=__version__, lifespan=lifespan)
 
-    @app.middleware("http")
-    async def _refuse_oversized_uploads(request: Request, call_next: Any) -> Any:
-        if request.url.path.startswith("/upload/") and uploads.declared_too_large(
-            request.app.state.ultudy, request.headers.get("content-length")
-        ):
-            return JSONResponse({"detail": uploads.too_large(request.app.state.ultudy).detail},
-                                status_code=413)  # fmt: skip
-        return await call_next(request)
+    middleware.install(app, settings)  # body limit, dev loopback guard, security headers
 
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
