@@ -19,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
+# A request during an outage must answer (503) in a few seconds, never hang: a connect to
+# a server that does not answer, or a wait for a pooled connection, gives up after these.
+PG_CONNECT_TIMEOUT_S = 5.0
+PG_POOL_TIMEOUT_S = 5.0
 SYSTEM = None  # owner argument meaning "no owner: cross-owner system work"
 
 
@@ -60,7 +64,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=PG_POOL_TIMEOUT_S,
+        connect_args={"timeout": PG_CONNECT_TIMEOUT_S}, **kwargs,
+    )  # fmt: skip
 
 
 def make_system_writer_engine(url: str) -> AsyncEngine:
@@ -68,7 +75,8 @@ def make_system_writer_engine(url: str) -> AsyncEngine:
     is in system scope once (not per transaction) and it autocommits, so a flush that is
     one statement is one round trip; a flush of several opens a transaction."""
     engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None,
-                                 isolation_level="AUTOCOMMIT")  # fmt: skip
+                                 isolation_level="AUTOCOMMIT", pool_timeout=PG_POOL_TIMEOUT_S,
+                                 connect_args={"timeout": PG_CONNECT_TIMEOUT_S})  # fmt: skip
 
     def system_scope(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Its statements all find rows by primary key. A seq scan is never right for them,
