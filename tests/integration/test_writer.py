@@ -6,16 +6,19 @@ import asyncio
 import json
 import sqlite3
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import Engine, event, insert, make_url, text
 
 from tests.support.backends import Backend
+from tests.support.harness import eventually
 from ultudy.db import Database
 from ultudy.db.engine import make_system_writer_engine
 from ultudy.db.models import jobs
+from ultudy.db.outage import DatabaseUnavailableError
 from ultudy.db.types import utcnow
 from ultudy.jobs import writer as writer_module
 from ultudy.jobs.states import JobType
@@ -260,10 +263,8 @@ async def test_batched_creates_store_every_field_as_given(backend: Backend) -> N
         await db.dispose()
 
 
-# How the driver reports a connection the server ended: which depends on whether it has
-# read the server's goodbye yet.
-LOST = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
-        asyncpg.exceptions.ConnectionDoesNotExistError)  # fmt: skip
+# However the driver reports a connection the server ended, the writer's callers see this.
+LOST = DatabaseUnavailableError
 
 
 async def drop_idle_connections(db: Database) -> None:
@@ -276,25 +277,50 @@ async def drop_idle_connections(db: Database) -> None:
     assert pids, "the writer's connection should have been there to drop"
 
 
+@asynccontextmanager
+async def writes_lost_in_flight(db: Database) -> AsyncIterator[None]:
+    """The writes sent in the block wait on a lock of the jobs table; PostgreSQL then ends
+    the session they wait in: the flush fails in flight (and the lock goes)."""
+    waiting = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock'")  # fmt: skip
+
+    async def waiter() -> Any:
+        async with db.transaction(None) as conn:
+            return (await conn.execute(waiting)).scalar()
+
+    async with db.transaction(None) as locker:
+        await locker.execute(text("LOCK TABLE jobs IN EXCLUSIVE MODE"))
+        yield
+        pid = await eventually(waiter, lambda found: found is not None)
+        await locker.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
 @pytest.mark.only_backends("postgres")
 async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnects(
     backend: Backend,
 ) -> None:
-    """The writer keeps its connection between flushes; when the server drops it, the
-    flush in hand fails (its jobs retry) and the next one works on a new connection."""
+    """The writer keeps its connection between flushes. One the server ended while it was
+    kept (a restart) is replaced before use; when it ends during a flush, that flush fails
+    (its jobs retry) and the next one works on a new connection."""
     db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0)
     make = [new_job(owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
-            for _ in range(3)]  # fmt: skip
+            for _ in range(4)]  # fmt: skip
     try:
         await writer.create(make[0])
         await drop_idle_connections(db)
+        link = writer._link
+        assert link is not None
+        await eventually(lambda: asyncio.sleep(0, link[1].is_closed()), bool)
+        await writer.create(make[1])
+        async with writes_lost_in_flight(db):
+            lost = asyncio.ensure_future(writer.create(make[2]))
         with pytest.raises(LOST):
-            await writer.create(make[1])
-        await writer.create(make[2])
+            await lost
+        await writer.create(make[3])
         stored = [await store.get(r.id, owner_id="a") for r in make]
-        assert [s is not None for s in stored] == [True, False, True]
+        assert [s is not None for s in stored] == [True, True, False, True]
     finally:
         await writer.close()
         await db.dispose()
@@ -316,8 +342,8 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
     written: list[Any] = []
     try:
         assert await writer.start(record.id, "a") is not None
-        await drop_idle_connections(db)
-        writer.complete_behind(record.id, "a", {"ok": True}, written.append)
+        async with writes_lost_in_flight(db):
+            writer.complete_behind(record.id, "a", {"ok": True}, written.append)
         await writer.drain()
         assert [(row.status, row.result_data) for row in written] == [("completed", {"ok": True})]
         stored = await store.get(record.id, owner_id="a")
@@ -326,8 +352,8 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
 
         other = await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
                                    input_data={}, max_attempts=3)  # fmt: skip
-        await drop_idle_connections(db)
-        started = writer.start(other.id, "a")
+        async with writes_lost_in_flight(db):
+            started = writer.start(other.id, "a")
         with pytest.raises(LOST):
             await started
         writer.complete_behind(other.id, "a", {"ok": 2}, written.append)

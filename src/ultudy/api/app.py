@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
-from ultudy.api import middleware, openapi
+from ultudy.api import middleware, openapi, unavailable
 from ultudy.api.hub import EventHub
 from ultudy.api.routes import (
     admin,
@@ -123,7 +123,10 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
         code = next((c for kind, c in ERROR_STATUS if isinstance(exc, kind)), 400)
-        return JSONResponse({"detail": exc.message}, status_code=code)
+        headers = unavailable.RETRY_AFTER if code == status.HTTP_503_SERVICE_UNAVAILABLE else None
+        return JSONResponse({"detail": exc.message}, status_code=code, headers=headers)
+
+    unavailable.install(app)
 
     # events first: `/jobs/events` must win over `/jobs/{job_id}`.
     app.include_router(events.router)

@@ -20,6 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
+# A request during an outage must answer (503) in a few seconds, never hang: a connect to
+# a server that does not answer, or a wait for a pooled connection, gives up after these.
+PG_CONNECT_TIMEOUT_S = 5.0
+PG_POOL_TIMEOUT_S = 5.0
 SYSTEM = None  # owner argument meaning "no owner: cross-owner system work"
 SYSTEM_POOL_SIZE = 2
 SYSTEM_POOL_OVERFLOW = 8
@@ -63,7 +67,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    options: dict[str, Any] = {
+        "pool_size": 10, "max_overflow": 20, "pool_pre_ping": True,
+        "pool_timeout": PG_POOL_TIMEOUT_S, "connect_args": {"timeout": PG_CONNECT_TIMEOUT_S},
+    }  # fmt: skip
     return create_async_engine(url, **{**options, **kwargs})
 
 
@@ -72,7 +79,8 @@ def make_system_writer_engine(url: str) -> AsyncEngine:
     writes. It autocommits, so a flush that is one statement is one round trip; a flush of
     several opens a transaction."""
     engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None,
-                                 isolation_level="AUTOCOMMIT")  # fmt: skip
+                                 isolation_level="AUTOCOMMIT", pool_timeout=PG_POOL_TIMEOUT_S,
+                                 connect_args={"timeout": PG_CONNECT_TIMEOUT_S})  # fmt: skip
 
     def session_settings(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Its statements all find rows by primary key. A seq scan is never right for them,
