@@ -51,6 +51,9 @@ class Settings(BaseSettings):
 
     processors: str = "ultudy.jobs.processors:REGISTRY"
     max_upload_mb: Annotated[int, Field(ge=1)] = 50
+    max_stored_mb_per_user: Annotated[int, Field(ge=1)] = 500
+    max_pending_jobs_per_user: Annotated[int, Field(ge=1)] = 100
+    max_streams_per_user: Annotated[int, Field(ge=1)] = 5
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None
