@@ -32,7 +32,7 @@ def run_schemathesis(base: str, header: str, report: Path) -> subprocess.Complet
          "--request-timeout", "30", "-H", header, "--suppress-health-check", "all",
          "--exclude-path-regex", "^/(jobs/ws|jobs/events|jobs/[^/]+/events)$",
          "--report", "junit", "--report-dir", str(report)],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=600, check=False, cwd=report.parent,
     )  # fmt: skip
 
 
