@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
+from ultudy.api.authn import Authentication
 from ultudy.api.hub import EventHub
 from ultudy.api.routes import (
     admin,
@@ -120,6 +121,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
             return JSONResponse({"detail": uploads.too_large(request.app.state.ultudy).detail},
                                 status_code=413)  # fmt: skip
         return await call_next(request)
+
+    # Pure ASGI: it decides before anything reads the body.
+    app.add_middleware(Authentication)
 
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
