@@ -16,6 +16,7 @@ from ultudy.api.auth import (
     session_token,
     verify_token,
 )
+from ultudy.api.csrf import origin_of
 from ultudy.config import Settings
 
 SECRET = "k" * 32
@@ -99,3 +100,18 @@ def test_a_short_secret_is_refused(secret: str) -> None:
         Settings(auth="token", secret_key=secret)
     with pytest.raises(ValidationError, match="too short"):
         Settings(secret_key=secret)  # also in dev mode, where `ultudy token create` uses it
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://App.Example:443/path?q=1", "https://app.example"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http://[::1]:80/", "http://[::1]"),
+        ("null", None),
+        ("ftp://example.org", None),
+        ("http://host:99999", None),
+    ],
+)
+def test_origins_are_compared_in_one_form(url: str, origin: str | None) -> None:
+    assert origin_of(url) == origin

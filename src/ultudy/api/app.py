@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
 from ultudy.api.authn import Authentication
+from ultudy.api.csrf import CsrfGuard
 from ultudy.api.hub import EventHub
 from ultudy.api.routes import (
     admin,
@@ -122,8 +123,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
                                 status_code=413)  # fmt: skip
         return await call_next(request)
 
-    # Pure ASGI: it decides before anything reads the body.
+    # Outermost last: CSRF, then authentication, both before anything reads the body.
     app.add_middleware(Authentication)
+    app.add_middleware(CsrfGuard, settings=settings)
 
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
