@@ -173,9 +173,10 @@ async def test_admin_dashboard_pauses_and_resumes_a_queue(system: System, browse
 async def test_token_mode_signs_in_with_a_secure_cookie_and_out_for_good(
     backend: Backend, browser: Browser, tmp_path: Path
 ) -> None:
-    secret = "s" * 40
-    token = create_token(backend.settings(auth="token", secret_key=secret), "erin")
-    running = System(env=backend.env(auth="token", secret_key=secret), log=tmp_path / "api.log")
+    # A short TTL: the revocation this test leaves in a shared Redis goes within minutes.
+    mode = {"auth": "token", "secret_key": "s" * 40, "token_ttl_s": 600}
+    token = create_token(backend.settings(**mode), "erin")
+    running = System(env=backend.env(**mode), log=tmp_path / "api.log")
     running.start_api()
     try:
         context, page = await signed_in(browser, running.base, token)
