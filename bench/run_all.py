@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = [
     "bench.job_system",
+    "bench.http_enqueue",
     "bench.pdf_extraction",
     "bench.lesson_time",
     "bench.grading_accuracy",

@@ -66,10 +66,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield Backend("sqlite", url, request.getfixturevalue("embedded_redis_url"), tmp_path)
         return
     admin_url = request.getfixturevalue("pg_template")
-    url = backends.pg_database(admin_url)
+    url, system_url = backends.pg_database(admin_url)
     redis_url = os.environ.get("ULTUDY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     try:
-        yield Backend("postgres", url, redis_url, tmp_path)
+        yield Backend("postgres", url, redis_url, tmp_path, system_database_url=system_url)
     finally:
         backends.pg_drop(admin_url, url)
 

@@ -13,14 +13,15 @@ import time
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
-from ultudy.config import Settings
+from ultudy.cli_errors import ConfigErrorTyper
+from ultudy.config import AuthMode, Settings
 from ultudy.embedded import EmbeddedValkey, resolve_redis_url
+from ultudy.errors import ConfigError
 from ultudy.jobs.states import QUEUE_NAMES
 from ultudy.logs import setup_logging
 
-app = typer.Typer(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
+app = ConfigErrorTyper(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for ULTUDY_AUTH=token.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 jobs_app = typer.Typer(help="Operator view of all owners' jobs.", no_args_is_help=True)
@@ -31,22 +32,9 @@ CHILD_STOP_TIMEOUT_S = 40
 
 
 def _settings() -> Settings:
-    settings = _load_settings()
+    settings = Settings()
     setup_logging(settings.log_level)
     return settings
-
-
-def _load_settings() -> Settings:
-    """The settings, or exit with one line per problem (without the values: secrets)."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            field = "_".join(str(part) for part in error["loc"]).upper()
-            where = f"ULTUDY_{field}: " if field else ""
-            typer.echo(f"configuration: {where}{error['msg'].removeprefix('Value error, ')}",
-                       err=True)  # fmt: skip
-        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -55,7 +43,7 @@ def migrate() -> None:
     from ultudy.db.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_system_database_url)  # the owner login: it makes the tables
     typer.echo("database is up to date")
 
 
@@ -65,12 +53,14 @@ def api() -> None:
     import uvicorn
 
     from ultudy.api.app import create_app
+    from ultudy.db.roles import check_urls
 
     settings = _settings()
-    try:
-        settings.check_bind()
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    settings.check_bind()
+    # Before the server: a refusal is one line here, a traceback inside uvicorn's lifespan.
+    asyncio.run(check_urls(settings.resolved_database_url,
+                           settings.resolved_system_database_url,
+                           refuse_unbound=settings.auth is AuthMode.TOKEN))  # fmt: skip
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)  # fmt: skip
 
@@ -90,16 +80,12 @@ def worker(
     names = tuple(q.strip() for q in queues.split(",") if q.strip())
     unknown = sorted(set(names) - set(QUEUE_NAMES))
     if unknown:
-        raise typer.BadParameter(f"unknown queue(s) {unknown}; known: {list(QUEUE_NAMES)}")
+        raise ConfigError(f"unknown queue(s) {unknown}; known: {list(QUEUE_NAMES)}")
+    registry = load_registry(settings.processors)  # a bad setting fails before the broker
     redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
 
     async def main() -> None:
-        process = WorkerProcess(
-            settings,
-            redis_url=redis_url,
-            registry=load_registry(settings.processors),
-            queue_names=names,
-        )
+        process = WorkerProcess(settings, redis_url=redis_url, registry=registry, queue_names=names)
         process.install_signal_handlers()
         await process.run(burst=burst)
 
@@ -127,7 +113,7 @@ def run(
 
     settings = _settings()
     settings.check_bind()
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_system_database_url)  # the owner login: it makes the tables
     redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
     env = {**os.environ, "ULTUDY_REDIS_URL": redis_url}
     children = [_spawn(["api"], env)] + [_spawn(["worker"], env) for _ in range(workers)]
@@ -172,9 +158,9 @@ def token_create(
     from ultudy.api.auth import AuthError, create_token
 
     try:
-        typer.echo(create_token(_load_settings(), user, admin=admin))
+        typer.echo(create_token(Settings(), user, admin=admin))
     except AuthError as exc:
-        raise typer.BadParameter(exc.message) from exc
+        raise ConfigError(exc.message) from exc
 
 
 @token_app.command("revoke")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ultudy.db.urls import normalize_database_url
+from ultudy.errors import ConfigError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 MIN_SECRET_KEY_CHARS = 32  # 32 characters of secrets.token_urlsafe: 192 bits
@@ -27,6 +31,7 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     data_dir: Path = Path(".ultudy")
     database_url: str | None = None
+    database_system_url: str | None = None
     redis_url: str | None = None
     redis_prefix: str = "ultudy"
     auth: AuthMode = AuthMode.DEV
@@ -53,6 +58,13 @@ class Settings(BaseSettings):
 
     processors: str = "ultudy.jobs.processors:REGISTRY"
     max_upload_mb: Annotated[int, Field(ge=1)] = 50
+    pdf_max_pages: Annotated[int, Field(ge=1)] = 2000
+    pdf_max_chars_per_page: Annotated[int, Field(ge=1)] = 100_000
+    pdf_max_chars: Annotated[int, Field(ge=1)] = 5_000_000
+    pdf_max_render_pixels: Annotated[int, Field(ge=10_000)] = 4096 * 4096
+    pdf_time_limit_s: Annotated[float, Field(gt=0)] = 120.0
+    pdf_memory_limit_mb: Annotated[int, Field(ge=128)] = 1024
+    max_json_kb: Annotated[int, Field(ge=1)] = 1024
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None
@@ -60,6 +72,18 @@ class Settings(BaseSettings):
     poll_interval_ms: Annotated[int, Field(ge=100)] = 2000
     sse_ping_s: Annotated[float, Field(gt=0)] = 15.0
     log_level: str = "INFO"
+
+    @field_validator("database_url", "database_system_url")
+    @classmethod
+    def _normalize_database_url(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else None
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("is not a logging level (DEBUG, INFO, WARNING, ERROR)")
+        return value
 
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
@@ -80,6 +104,12 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'ultudy.db').resolve()}"
 
     @property
+    def resolved_system_database_url(self) -> str:
+        """The login for cross-owner work (worker writes, reconciler, admin): on PostgreSQL
+        the tables' owner, which row-level security does not bind; see `db.roles`."""
+        return self.database_system_url or self.resolved_database_url
+
+    @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
 
@@ -89,7 +119,7 @@ class Settings(BaseSettings):
     def check_bind(self) -> None:
         """Dev auth trusts a header, so it must never listen beyond this machine."""
         if self.auth is AuthMode.DEV and self.host not in LOOPBACK_HOSTS:
-            raise ValueError(
+            raise ConfigError(
                 f"ULTUDY_AUTH=dev trusts the x-user-id header and only binds to loopback; "
                 f"refusing ULTUDY_HOST={self.host}. Use ULTUDY_AUTH=token to serve a network."
             )

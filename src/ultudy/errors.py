@@ -48,3 +48,11 @@ class LLMUnavailableError(TransientError, LLMError):
 
 class JobCancelledError(UltudyError):
     """The job was cancelled."""
+
+
+class ConfigError(UltudyError, ValueError):
+    """The configuration cannot work; the command says what to change and exits (code 2)."""
+
+
+class PdfLimitError(PdfError):
+    """The PDF is too large or too complex to read."""

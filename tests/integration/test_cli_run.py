@@ -19,7 +19,7 @@ import pytest
 from tests.support.harness import ROOT
 from ultudy.db import Database
 from ultudy.db.study import insert_document
-from ultudy.embedded import _free_port, _ping
+from ultudy.embedded import _free_port, _ping, broker_url
 
 pytestmark = pytest.mark.slow
 USER = {"x-user-id": "alice"}
@@ -87,7 +87,8 @@ def test_run_serves_jobs_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)
     assert code == 0, log.read_text()
-    assert not _ping(f"redis://127.0.0.1:{broker['port']}/0"), "broker left running"
+    password = (tmp_path / "data" / "valkey" / "password").read_text()
+    assert not _ping(broker_url(broker["port"], password)), "broker left running"
     proc = start_run(env, log)
     try:
         wait_up(base, proc, log)

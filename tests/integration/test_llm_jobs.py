@@ -103,6 +103,8 @@ async def test_an_unreachable_llm_is_retried_by_the_queue_then_fails_with_the_re
                                     timeout=30)  # fmt: skip
     assert job["attempts"] == 2
     assert "could not be reached" in job["error_message"]
+    for hint in ("test-model", llm.url, "ULTUDY_", "overloaded"):  # the student reads it
+        assert hint not in job["error_message"]
     assert len(llm.requests) == 6  # 3 tries inside each of the 2 job attempts
 
 

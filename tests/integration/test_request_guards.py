@@ -76,7 +76,7 @@ async def test_public_pages_and_docs_need_no_identity(backend: Backend) -> None:
         assert (await client.get("/static/app.js")).status_code == 200
         schema = (await client.get("/openapi.json")).json()
         assert (
-            await client.delete("/session", headers={"origin": "http://test"})
+            await client.delete("/session", headers={"origin": "http://localhost"})
         ).status_code == 204
     names = {p["name"] for p in schema["paths"]["/jobs"]["get"]["parameters"]}
     assert {"x-user-id", "authorization"} <= names
@@ -86,15 +86,15 @@ CROSS_SITE = [
     {"origin": EVIL},
     {"origin": "null"},
     {"sec-fetch-site": "cross-site", "origin": EVIL},
-    {"sec-fetch-site": "same-site", "origin": "https://sub.test"},
+    {"sec-fetch-site": "same-site", "origin": "https://sub.localhost"},
     {"referer": f"{EVIL}/form.html"},
     {},  # nothing says where it comes from
 ]
 SAME_SITE = [
-    {"origin": "http://test"},
-    {"sec-fetch-site": "same-origin", "origin": "http://test"},
+    {"origin": "http://localhost"},
+    {"sec-fetch-site": "same-origin", "origin": "http://localhost"},
     {"sec-fetch-site": "none"},
-    {"referer": "http://test/documents/1/view"},
+    {"referer": "http://localhost/documents/1/view"},
     {"origin": "https://app.example"},  # listed in ULTUDY_CORS_ORIGINS
 ]
 

@@ -20,7 +20,7 @@ from ultudy.api.auth import SESSION_COOKIE, create_token
 from ultudy.config import Settings
 
 SECRET = "k" * 40
-SAME_ORIGIN = {"origin": "http://test"}  # what the UI's own fetches send
+SAME_ORIGIN = {"origin": "http://localhost"}  # what the UI's own fetches send
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -6,16 +6,19 @@ import asyncio
 import json
 import sqlite3
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import Engine, event, insert, make_url, text
 
 from tests.support.backends import Backend
+from tests.support.harness import eventually
 from ultudy.db import Database
 from ultudy.db.engine import make_system_writer_engine
 from ultudy.db.models import jobs
+from ultudy.db.outage import DatabaseUnavailableError
 from ultudy.db.types import utcnow
 from ultudy.jobs import writer as writer_module
 from ultudy.jobs.states import JobType
@@ -24,7 +27,7 @@ from ultudy.jobs.writer import BatchedWriter
 
 
 async def test_batched_starts_and_completions_apply_once_each_in_order(backend: Backend) -> None:
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store)
     try:
@@ -57,7 +60,7 @@ async def test_batched_starts_and_completions_apply_once_each_in_order(backend: 
 
 
 async def test_a_slow_job_is_started_then_completed_in_separate_writes(backend: Backend) -> None:
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store)
     try:
@@ -83,7 +86,7 @@ async def test_a_completion_written_behind_frees_its_caller_and_keeps_its_times(
     row is written with the next flush, `written` gets the row (None when it was
     cancelled meanwhile), and each row keeps when it started and finished, not when the
     flush that carried it went."""
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0.2)  # one flush, long after the submits
     records = [await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
@@ -141,7 +144,7 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
     """A queue backlog is many pending rows; a worker's batch write must look its rows up
     by primary key, not walk every row of a status (SQLite's planner did, for the
     (id, owner) row-value IN alone)."""
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store)
     backlog = [new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={},
@@ -199,7 +202,7 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
 ) -> None:
     """A short job's start, progress and end become one `run` write; the end is urgent and
     takes only its own job's writes along, another job's start and progress linger on."""
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0.5, urgent_linger_s=0)  # to see who lingers
     applied: list[list[tuple[str, uuid.UUID]]] = []
@@ -241,7 +244,7 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
 
 
 async def test_batched_creates_store_every_field_as_given(backend: Backend) -> None:
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0.01)
     when = utcnow().replace(microsecond=123456)
@@ -260,10 +263,8 @@ async def test_batched_creates_store_every_field_as_given(backend: Backend) -> N
         await db.dispose()
 
 
-# How the driver reports a connection the server ended: which depends on whether it has
-# read the server's goodbye yet.
-LOST = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
-        asyncpg.exceptions.ConnectionDoesNotExistError)  # fmt: skip
+# However the driver reports a connection the server ended, the writer's callers see this.
+LOST = DatabaseUnavailableError
 
 
 async def drop_idle_connections(db: Database) -> None:
@@ -276,25 +277,50 @@ async def drop_idle_connections(db: Database) -> None:
     assert pids, "the writer's connection should have been there to drop"
 
 
+@asynccontextmanager
+async def writes_lost_in_flight(db: Database) -> AsyncIterator[None]:
+    """The writes sent in the block wait on a lock of the jobs table; PostgreSQL then ends
+    the session they wait in: the flush fails in flight (and the lock goes)."""
+    waiting = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock'")  # fmt: skip
+
+    async def waiter() -> Any:
+        async with db.transaction(None) as conn:
+            return (await conn.execute(waiting)).scalar()
+
+    async with db.transaction(None) as locker:
+        await locker.execute(text("LOCK TABLE jobs IN EXCLUSIVE MODE"))
+        yield
+        pid = await eventually(waiter, lambda found: found is not None)
+        await locker.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
 @pytest.mark.only_backends("postgres")
 async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnects(
     backend: Backend,
 ) -> None:
-    """The writer keeps its connection between flushes; when the server drops it, the
-    flush in hand fails (its jobs retry) and the next one works on a new connection."""
-    db = Database(backend.database_url)
+    """The writer keeps its connection between flushes. One the server ended while it was
+    kept (a restart) is replaced before use; when it ends during a flush, that flush fails
+    (its jobs retry) and the next one works on a new connection."""
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0)
     make = [new_job(owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
-            for _ in range(3)]  # fmt: skip
+            for _ in range(4)]  # fmt: skip
     try:
         await writer.create(make[0])
         await drop_idle_connections(db)
+        link = writer._link
+        assert link is not None
+        await eventually(lambda: asyncio.sleep(0, link[1].is_closed()), bool)
+        await writer.create(make[1])
+        async with writes_lost_in_flight(db):
+            lost = asyncio.ensure_future(writer.create(make[2]))
         with pytest.raises(LOST):
-            await writer.create(make[1])
-        await writer.create(make[2])
+            await lost
+        await writer.create(make[3])
         stored = [await store.get(r.id, owner_id="a") for r in make]
-        assert [s is not None for s in stored] == [True, False, True]
+        assert [s is not None for s in stored] == [True, True, False, True]
     finally:
         await writer.close()
         await db.dispose()
@@ -308,7 +334,7 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
     the write again (the result is only in memory) and closing waits for it. When the
     job's start write was the one lost, the retry writes the start along with it."""
     monkeypatch.setattr(writer_module, "BEHIND_RETRY_S", (0.05, 0.05, 0.05))
-    db = Database(backend.database_url)
+    db = backend.database()
     store = JobStore(db)
     writer = BatchedWriter(store, linger_s=0)
     record = await store.create(owner_id="a", type=JobType.LESSON_GENERATION, input_data={},
@@ -316,8 +342,8 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
     written: list[Any] = []
     try:
         assert await writer.start(record.id, "a") is not None
-        await drop_idle_connections(db)
-        writer.complete_behind(record.id, "a", {"ok": True}, written.append)
+        async with writes_lost_in_flight(db):
+            writer.complete_behind(record.id, "a", {"ok": True}, written.append)
         await writer.drain()
         assert [(row.status, row.result_data) for row in written] == [("completed", {"ok": True})]
         stored = await store.get(record.id, owner_id="a")
@@ -326,8 +352,8 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
 
         other = await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
                                    input_data={}, max_attempts=3)  # fmt: skip
-        await drop_idle_connections(db)
-        started = writer.start(other.id, "a")
+        async with writes_lost_in_flight(db):
+            started = writer.start(other.id, "a")
         with pytest.raises(LOST):
             await started
         writer.complete_behind(other.id, "a", {"ok": 2}, written.append)
@@ -358,7 +384,7 @@ async def test_batch_writes_go_by_primary_key_in_a_generic_plan_made_on_an_empty
     generic plan, made from whatever the statistics said. Made on an empty table, it
     must still look rows up by key, not walk a status's rows (the pending backlog) on
     every flush: measured 7 ms per 16-row flush on a few thousand rows that way."""
-    db = Database(backend.database_url)
+    db = backend.database()
     try:
         async with db.transaction(None) as conn:
             await conn.execute(text("ANALYZE jobs"))  # statistics of an empty table
@@ -370,7 +396,7 @@ async def test_batch_writes_go_by_primary_key_in_a_generic_plan_made_on_an_empty
         types = {"start": "uuid[], text[], timestamptz[]",
                  "complete": "uuid[], text[], text[], timestamptz[]",
                  "run": "uuid[], text[], text[], timestamptz[], timestamptz[]"}  # fmt: skip
-        writer = make_system_writer_engine(db.url)  # the writer's session settings
+        writer = make_system_writer_engine(db.system_url)  # the writer's session settings
         times = [utcnow()] * 4
         for kind, params in (("start", (ids, owners, times)),
                              ("complete", (ids, owners, results, times)),

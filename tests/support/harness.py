@@ -28,12 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @asynccontextmanager
 async def api(
-    settings: Settings, registry: Registry = REGISTRY
-) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
+    settings: Settings, registry: Registry = REGISTRY, *,
+    base_url: str = "http://localhost", client_address: tuple[str, int] = ("127.0.0.1", 123),
+) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:  # fmt: skip
+    """The API in-process. In dev auth the app answers only a loopback client that sends a
+    loopback Host (api/middleware.py); the defaults are such a client."""
     app = create_app(settings, registry=registry)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        transport = httpx.ASGITransport(app=app, client=client_address)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client, app.state.ultudy
 
 
@@ -92,18 +95,29 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> int:
 @contextmanager
 def api_server(env: dict[str, str], log: Path) -> Iterator[str]:
     """A real API process (`python -m ultudy api`) on a free port; yields its base URL."""
+    with api_process(env, log) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def api_process(
+    env: dict[str, str], log: Path, command: tuple[str, ...] = ("-m", "ultudy", "api")
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`python COMMAND` serving the API on a free port (as ULTUDY_PORT and as `{port}` in
+    the command); yields its base URL and the process."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ultudy", "api"], env={**env, "ULTUDY_PORT": str(port)},
-        cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        [sys.executable, *(arg.format(port=port) for arg in command)],
+        env={**env, "ULTUDY_PORT": str(port)}, cwd=ROOT, stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a cold start imports the whole study stack
         while True:
             assert proc.poll() is None, log.read_text()
             try:
@@ -112,7 +126,7 @@ def api_server(env: dict[str, str], log: Path) -> Iterator[str]:
             except httpx.HTTPError:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
         stop(proc)
 

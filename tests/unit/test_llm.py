@@ -7,6 +7,7 @@ shape of OpenAI's chat completions and Gemini's generateContent, with scripted a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -341,9 +342,36 @@ async def test_a_wrong_key_fails_at_once(
     with pytest.raises(LLMError) as caught:
         await engine(make_client(server)).generate(SECTION)
 
-    assert "rejected the API key" in caught.value.message
-    assert "ULTUDY_LLM_API_KEY" in caught.value.message
+    assert "rejected our credentials" in caught.value.message
+    assert "ULTUDY_LLM_API_KEY" not in caught.value.message
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (Reply.error(401, f"Incorrect API key provided: {KEY}."), "rejected our credentials"),
+        (Reply.error(404, "The model gpt-test does not exist at {url}/v1."), "HTTP 404"),
+        (Reply.error(400, "Unsupported parameter for gpt-test, see {url}"), "refused the request"),
+        (Reply.error(503, "gpt-test at {url} is overloaded"), "could not be reached"),
+    ],
+)
+async def test_what_a_student_reads_names_no_setting_key_url_or_model(
+    server: FakeLLMServer, reply: Reply, expected: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An LLM error becomes a job's error message, shown to students: plain words only;
+    the provider's own text, which may quote the key, URL or model, goes to the log."""
+    reply = dataclasses.replace(reply, text=reply.text.replace("{url}", server.url))
+    server.script(reply)
+
+    with pytest.raises(LLMError) as caught:
+        await engine(openai_client(server)).generate(SECTION)
+
+    message = caught.value.message
+    assert expected in message
+    for secret in ("ULTUDY_", KEY, server.url, "127.0.0.1", "gpt-test", "openai"):
+        assert secret not in message
+    assert reply.text in caplog.text  # the operator still sees the cause
 
 
 async def test_an_unknown_url_fails_at_once(server: FakeLLMServer) -> None:

@@ -6,13 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
+from ultudy.api import middleware, openapi, unavailable
 from ultudy.api.authn import Authentication
 from ultudy.api.csrf import CsrfGuard
 from ultudy.api.hub import EventHub
@@ -30,10 +30,11 @@ from ultudy.api.routes import (
 )
 from ultudy.api.routes import jobs as jobs_routes
 from ultudy.api.state import AppState
-from ultudy.config import Settings
+from ultudy.config import AuthMode, Settings
 from ultudy.db import Database
+from ultudy.db.roles import log_login_warnings
 from ultudy.embedded import resolve_redis_url
-from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
+from ultudy.errors import ConfigError, JobInputError, NotFoundError, TransientError, UltudyError
 from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.processors import load_registry
@@ -55,10 +56,15 @@ ERROR_STATUS: tuple[tuple[type[UltudyError], int], ...] = (
 
 
 async def build_state(settings: Settings, registry: Registry | None = None) -> AppState:
+    db = Database(settings.resolved_database_url, settings.resolved_system_database_url)
+    try:
+        await log_login_warnings(db, refuse_unbound=settings.auth is AuthMode.TOKEN)
+    except ConfigError:
+        await db.dispose()
+        raise
     redis_url, embedded = await asyncio.to_thread(
         resolve_redis_url, settings.redis_url, settings.data_dir
     )
-    db = Database(settings.resolved_database_url)
     queues = JobQueues(settings, redis_url)
     events = EventLog(
         queues.redis,
@@ -114,23 +120,18 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
     app = FastAPI(title="Ultudy Jobs", version=__version__, lifespan=lifespan)
 
-    @app.middleware("http")
-    async def _refuse_oversized_uploads(request: Request, call_next: Any) -> Any:
-        if request.url.path.startswith("/upload/") and uploads.declared_too_large(
-            request.app.state.ultudy, request.headers.get("content-length")
-        ):
-            return JSONResponse({"detail": uploads.too_large(request.app.state.ultudy).detail},
-                                status_code=413)  # fmt: skip
-        return await call_next(request)
-
-    # Outermost last: CSRF, then authentication, both before anything reads the body.
+    # Last added runs first: CSRF, then authentication, both before anything reads the body.
     app.add_middleware(Authentication)
     app.add_middleware(CsrfGuard, settings=settings)
+    middleware.install(app, settings)  # body limit, dev loopback guard, security headers
 
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
         code = next((c for kind, c in ERROR_STATUS if isinstance(exc, kind)), 400)
-        return JSONResponse({"detail": exc.message}, status_code=code)
+        headers = unavailable.RETRY_AFTER if code == status.HTTP_503_SERVICE_UNAVAILABLE else None
+        return JSONResponse({"detail": exc.message}, status_code=code, headers=headers)
+
+    unavailable.install(app)
 
     # events first: `/jobs/events` must win over `/jobs/{job_id}`.
     app.include_router(events.router)
@@ -141,4 +142,5 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.include_router(admin.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    openapi.install(app)
     return app

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ultudy.errors import UltudyError
 from ultudy.jobs.events import EventLog, JobEvent
 
 logger = logging.getLogger(__name__)
@@ -29,21 +31,21 @@ READ_COUNT = 500
 QUEUE_LIMIT = 1000  # a subscriber this far behind is dropped; it reconnects and replays
 BACKLOG_LIMIT = 1000
 RETRY_DELAY_S = 1.0
+EVENT_ID_RE = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+MAX_ID_PART = 2**64 - 1
+
+
+class InvalidEventIdError(UltudyError):
+    """Last-Event-ID (or last_event_id) must be an event id you were sent, like 1700000000000-0."""
 
 
 def parse_id(event_id: str) -> tuple[int, int]:
-    ms, _, seq = event_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
-def valid_id(event_id: str | None) -> str | None:
-    if not event_id:
-        return None
-    try:
-        parse_id(event_id)
-    except ValueError:
-        return None
-    return event_id
+    """A stream entry id `ms-seq` as numbers. Anything else is refused, also what `int()`
+    would take (`1_0`) and parts over 64 bits: Redis would reject them mid-replay."""
+    match = EVENT_ID_RE.fullmatch(event_id)
+    if match is None or max(int(match[1]), int(match[2])) > MAX_ID_PART:
+        raise InvalidEventIdError()
+    return int(match[1]), int(match[2])
 
 
 @dataclass(eq=False)
@@ -71,12 +73,22 @@ class EventHub:
         self._new_owner = asyncio.Event()
 
     async def subscribe(self, owner_id: str, last_event_id: str | None) -> Subscription:
-        """Live events of `owner_id`, after replaying those since `last_event_id`."""
+        """Live events of `owner_id`, after replaying those since `last_event_id`.
+
+        A malformed id is an `InvalidEventIdError`; a well-formed one past the stream's end
+        (another stream's, or from before the stream expired) replays nothing."""
+        if last_event_id is not None:
+            parse_id(last_event_id)
         if owner_id not in self._cursors:
             self._cursors[owner_id] = await self._last_id(owner_id)
             self._new_owner.set()  # the blocked read must start watching this stream too
         cursor = self._cursors[owner_id]
-        backlog = await self._replay(owner_id, valid_id(last_event_id), cursor)
+        try:
+            backlog = await self._replay(owner_id, last_event_id, cursor)
+        except RedisError:
+            if owner_id not in self._subs:  # no subscriber: stop watching its stream
+                self._cursors.pop(owner_id, None)
+            raise
         sub = Subscription(owner_id=owner_id, backlog=backlog)
         self._subs.setdefault(owner_id, set()).add(sub)
         if self._task is None:

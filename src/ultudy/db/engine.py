@@ -1,9 +1,10 @@
 """Engine and owner-scoped transactions.
 
-On PostgreSQL every owner-scoped table has a FORCE row-level security policy that reads
-two per-transaction settings: `ultudy.owner_id` (the caller) and `ultudy.scope` (`system`
-for the worker's and operator's cross-owner work). The application scopes by owner in
-its queries as well; the policy is the second lock on the door.
+On PostgreSQL every owner-scoped table has a row-level security policy that shows a
+login only the rows of `ultudy.owner_id`, a per-transaction setting. Cross-owner work (the
+worker's writes, the reconciler, the admin views) logs in as the tables' owner, which the
+policy does not bind (see `db.roles`); there is no setting that widens the app's login.
+The application scopes by owner in its queries as well; the policy is the second lock.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
+# A request during an outage must answer (503) in a few seconds, never hang: a connect to
+# a server that does not answer, or a wait for a pooled connection, gives up after these.
+PG_CONNECT_TIMEOUT_S = 5.0
+PG_POOL_TIMEOUT_S = 5.0
 SYSTEM = None  # owner argument meaning "no owner: cross-owner system work"
+SYSTEM_POOL_SIZE = 2
+SYSTEM_POOL_OVERFLOW = 8
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -60,48 +67,62 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    options: dict[str, Any] = {
+        "pool_size": 10, "max_overflow": 20, "pool_pre_ping": True,
+        "pool_timeout": PG_POOL_TIMEOUT_S, "connect_args": {"timeout": PG_CONNECT_TIMEOUT_S},
+    }  # fmt: skip
+    return create_async_engine(url, **{**options, **kwargs})
 
 
 def make_system_writer_engine(url: str) -> AsyncEngine:
-    """PostgreSQL: one connection for a process's group-committed row writes. Its session
-    is in system scope once (not per transaction) and it autocommits, so a flush that is
-    one statement is one round trip; a flush of several opens a transaction."""
+    """PostgreSQL: one connection, of the system login, for a process's group-committed row
+    writes. It autocommits, so a flush that is one statement is one round trip; a flush of
+    several opens a transaction."""
     engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None,
-                                 isolation_level="AUTOCOMMIT")  # fmt: skip
+                                 isolation_level="AUTOCOMMIT", pool_timeout=PG_POOL_TIMEOUT_S,
+                                 connect_args={"timeout": PG_CONNECT_TIMEOUT_S})  # fmt: skip
 
-    def system_scope(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    def session_settings(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Its statements all find rows by primary key. A seq scan is never right for them,
         # though a plan made while the statistics said the table was empty may think so.
         cursor = dbapi_conn.cursor()
-        cursor.execute("SELECT set_config('ultudy.owner_id', '', false),"
-                       " set_config('ultudy.scope', 'system', false),"
-                       " set_config('enable_seqscan', 'off', false)")  # fmt: skip
+        cursor.execute("SELECT set_config('enable_seqscan', 'off', false)")
         cursor.close()
 
-    event.listen(engine.sync_engine, "connect", system_scope)
+    event.listen(engine.sync_engine, "connect", session_settings)
     return engine
 
 
 class Database:
-    """The engine plus `transaction(owner)`: one transaction scoped to one owner."""
+    """The engines plus `transaction(owner)`: one transaction scoped to one owner.
 
-    def __init__(self, url: str) -> None:
+    `system_url` is the login for cross-owner work; without it (SQLite, or one PostgreSQL
+    login for everything) both kinds of work share one engine."""
+
+    def __init__(self, url: str, system_url: str | None = None) -> None:
         self.url = url
+        self.system_url = system_url or url
         self.engine = make_engine(url)
+        # Cross-owner work is the reconciler's, the admin views' and the CLI's: a small pool.
+        self.system_engine = (
+            self.engine
+            if self.system_url == url
+            else make_engine(self.system_url, pool_size=SYSTEM_POOL_SIZE,
+                             max_overflow=SYSTEM_POOL_OVERFLOW)
+        )  # fmt: skip
         self.is_postgres = self.engine.dialect.name == "postgresql"
 
     @asynccontextmanager
     async def transaction(self, owner_id: str | None) -> AsyncIterator[AsyncConnection]:
         """A transaction for `owner_id`, or for system work when it is None."""
+        if owner_id is SYSTEM:
+            async with self.system_engine.begin() as conn:
+                yield conn
+            return
         async with self.engine.begin() as conn:
             if self.is_postgres:
                 await conn.execute(
-                    text(
-                        "SELECT set_config('ultudy.owner_id', :owner, true),"
-                        " set_config('ultudy.scope', :scope, true)"
-                    ),
-                    {"owner": owner_id or "", "scope": "system" if owner_id is None else "owner"},
+                    text("SELECT set_config('ultudy.owner_id', :owner, true)"), {"owner": owner_id}
                 )
             yield conn
 
@@ -111,3 +132,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.system_engine is not self.engine:
+            await self.system_engine.dispose()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    Uuid,
 )  # fmt: skip
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,6 +68,12 @@ def _fk(target: str) -> Any:
     return mapped_column(ForeignKey(target, ondelete="CASCADE"), index=True)
 
 
+def _made_by_job() -> Any:
+    """The job whose run wrote the row: delivery is at-least-once, so a second run of the
+    job finds its row by this unique key instead of writing another (NULL: no job)."""
+    return mapped_column(Uuid, unique=True, index=True)
+
+
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (Index("ix_documents_owner_created", "owner_id", "created_at"),)
@@ -79,7 +86,9 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     page_count: Mapped[int] = mapped_column(Integer)
     pages_without_text: Mapped[list[int]] = mapped_column(JSON)
+    pages_read_by_model: Mapped[list[int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    job_id: Mapped[uuid.UUID | None] = _made_by_job()
 
 
 class Section(Base):
@@ -109,6 +118,7 @@ class Lesson(Base):
     engine: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    job_id: Mapped[uuid.UUID | None] = _made_by_job()
 
 
 class Concept(Base):
@@ -162,6 +172,9 @@ class CheckIn(Base):
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     score: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Mastery before -> after per concept as this check-in moved it (its job's result).
+    mastery: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    job_id: Mapped[uuid.UUID | None] = _made_by_job()
 
 
 jobs: Table = Job.__table__  # type: ignore[assignment]

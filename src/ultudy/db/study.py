@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ultudy.db.effects import insert_once, row_for_job
 from ultudy.db.models import (
     check_ins,
     concept_mastery,
@@ -26,11 +27,17 @@ def iso(value: Any) -> str | None:
 
 
 async def insert_document(
-    conn: AsyncConnection, owner_id: str, document: dict[str, Any], rows: Sequence[dict[str, Any]]
-) -> uuid.UUID:
+    conn: AsyncConnection, owner_id: str, document: dict[str, Any],
+    rows: Sequence[dict[str, Any]], *, job_id: uuid.UUID | None = None,
+) -> uuid.UUID:  # fmt: skip
+    """The new document's id; if `job_id` already wrote one, that one's (nothing added)."""
     doc_id = uuid.uuid4()
-    await conn.execute(insert(documents).values(id=doc_id, owner_id=owner_id,
-                                                created_at=utcnow(), **document))  # fmt: skip
+    values = {"id": doc_id, "owner_id": owner_id, "created_at": utcnow(), "job_id": job_id,
+              **document}  # fmt: skip
+    if not await insert_once(conn, documents, values):
+        # Only the job id can collide (the id is new): the job's first run wrote it.
+        existing: uuid.UUID = (await row_for_job(conn, documents, owner_id, job_id)).id
+        return existing
     if rows:
         await conn.execute(insert(sections), [
             {"id": row.get("id", uuid.uuid4()), "document_id": doc_id, "owner_id": owner_id,
@@ -85,7 +92,7 @@ async def get_document(
     return {
         "id": str(doc.id), "title": doc.title, "filename": doc.filename,
         "page_count": doc.page_count, "pages_without_text": doc.pages_without_text,
-        "created_at": iso(doc.created_at),
+        "pages_read_by_model": doc.pages_read_by_model or [], "created_at": iso(doc.created_at),
         "sections": [
             {"id": str(s.id), "title": s.title, "level": s.level, "page_start": s.page_start,
              "page_end": s.page_end, "char_count": s.char_count,
@@ -137,10 +144,18 @@ async def insert_lesson(
     question_rows: Sequence[dict[str, Any]],
     *,
     p_init: float,
+    job_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
+    """The new lesson's id; if one for this section, content and engine was written
+    meanwhile (a concurrent generation), that one's, and nothing is added."""
     lesson_id = uuid.uuid4()
-    await conn.execute(insert(lessons).values(id=lesson_id, owner_id=owner_id,
-                                              created_at=utcnow(), **lesson))  # fmt: skip
+    values = {"id": lesson_id, "owner_id": owner_id, "created_at": utcnow(), "job_id": job_id,
+              **lesson}  # fmt: skip
+    if not await insert_once(conn, lessons, values):
+        existing = await find_lesson(conn, owner_id, lesson["section_id"], lesson["content_hash"],
+                                     lesson["engine"])  # fmt: skip
+        assert existing is not None, "a lesson insert ignored, yet no lesson with its key"
+        return existing
     await conn.execute(insert(concepts), [
         {**c, "lesson_id": lesson_id, "owner_id": owner_id, "position": i}
         for i, c in enumerate(concept_rows)
@@ -210,6 +225,11 @@ async def mastery_for(
         .where(
             concept_mastery.c.owner_id == owner_id, concept_mastery.c.concept_id.in_(concept_ids)
         )
+        # Read to be updated: two check-ins on one concept must not both start from the
+        # same value (PostgreSQL; SQLite has one writer at a time anyway). One lock
+        # order for every caller, so two of them cannot deadlock.
+        .order_by(concept_mastery.c.concept_id)
+        .with_for_update(of=concept_mastery)
     )
     return {r.concept_id: r for r in await conn.execute(query)}
 
@@ -243,14 +263,22 @@ async def list_mastery(conn: AsyncConnection, owner_id: str) -> list[dict[str, A
 
 async def insert_check_in(
     conn: AsyncConnection, owner_id: str, lesson_id: uuid.UUID, answers: list[dict[str, Any]],
-    results: list[dict[str, Any]], score: float,
-) -> uuid.UUID:  # fmt: skip
+    results: list[dict[str, Any]], score: float, *, job_id: uuid.UUID | None = None,
+) -> uuid.UUID | None:  # fmt: skip
+    """The new check-in's id; None when `job_id` already wrote its check-in."""
     check_in_id = uuid.uuid4()
-    await conn.execute(insert(check_ins).values(
-        id=check_in_id, owner_id=owner_id, lesson_id=lesson_id, answers=answers,
-        results=results, score=score, created_at=utcnow(),
-    ))  # fmt: skip
-    return check_in_id
+    inserted = await insert_once(conn, check_ins, {
+        "id": check_in_id, "owner_id": owner_id, "lesson_id": lesson_id, "answers": answers,
+        "results": results, "score": score, "created_at": utcnow(), "job_id": job_id,
+    })  # fmt: skip
+    return check_in_id if inserted else None
+
+
+async def set_check_in_mastery(
+    conn: AsyncConnection, check_in_id: uuid.UUID, mastery: list[dict[str, Any]]
+) -> None:
+    await conn.execute(update(check_ins).where(check_ins.c.id == check_in_id)
+                       .values(mastery=mastery))  # fmt: skip
 
 
 async def get_check_in(conn: AsyncConnection, owner_id: str, check_in_id: uuid.UUID) -> Any:

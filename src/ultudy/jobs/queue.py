@@ -13,6 +13,9 @@ from typing import Any
 
 from bullmq import Queue
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
@@ -27,16 +30,43 @@ COUNT_TYPES = ("waiting", "active", "completed", "failed", "delayed", "paused", 
 
 REDIS_POOL_SIZE = 100
 REDIS_POOL_WAIT_S = 10
+# bullmq's own client for a queue retries a lost broker 20 times, up to 20 s apart: a
+# submit would hang for minutes. Ours (and the events client) give up within about a
+# second (a refused connect) or a few (a broker that does not answer): the row is
+# committed by then, the submit answers 202, and the reconciler enqueues the job once the
+# broker is back.
+BROKER_RETRIES = 3
+BROKER_RETRY_CAP_S = 0.5
+BROKER_RETRY_BASE_S = 0.1
+QUEUE_CONNECT_TIMEOUT_S = 2.0
+QUEUE_COMMAND_TIMEOUT_S = 5.0
+
+
+def _retry() -> Retry:
+    return Retry(ExponentialBackoff(cap=BROKER_RETRY_CAP_S, base=BROKER_RETRY_BASE_S),
+                 BROKER_RETRIES)  # fmt: skip
 
 
 def connect_redis(url: str) -> Redis:
     # redis-py's default pool raises at once when its connections are all busy; a burst
     # (browsers reconnecting after a deploy, a wave of submits) must wait for one instead.
+    # Its connections do not retry by default: after a broker restart every pooled one
+    # fails its next command ("Connection closed by server"), an event lost each; with a
+    # retry, the command goes again on a new connection.
     pool = BlockingConnectionPool.from_url(
         url, decode_responses=True, health_check_interval=30,
-        max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_S,
+        max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_S, retry=_retry(),
     )  # fmt: skip
     return Redis.from_pool(pool)
+
+
+def queue_connection(url: str) -> Redis:
+    """The client of one bullmq Queue (one connection, as bullmq makes it), bounded."""
+    return Redis.from_url(
+        url, decode_responses=True, single_connection_client=True, retry=_retry(),
+        retry_on_error=[BusyLoadingError, ConnectionError, TimeoutError],
+        socket_connect_timeout=QUEUE_CONNECT_TIMEOUT_S, socket_timeout=QUEUE_COMMAND_TIMEOUT_S,
+    )  # fmt: skip
 
 
 class JobQueues:
@@ -47,8 +77,10 @@ class JobQueues:
         self.redis_url = redis_url
         self.prefix = settings.redis_prefix
         self.redis = connect_redis(redis_url)
-        opts: dict[str, Any] = {"connection": redis_url, "prefix": self.prefix}
-        self.queues = {name: Queue(name, opts) for name in QUEUE_NAMES}
+        self.queues = {
+            name: Queue(name, {"connection": queue_connection(redis_url), "prefix": self.prefix})
+            for name in QUEUE_NAMES
+        }
         self._adds: GroupCommit[JobRecord, Exception | None] = GroupCommit(
             self._add_many, name="queue-adds"
         )

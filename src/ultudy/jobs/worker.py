@@ -17,9 +17,14 @@ from typing import Any
 
 from bullmq import UnrecoverableError
 from bullmq import Worker as BullWorker
+from redis.exceptions import ConnectionError as BrokerConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as BrokerTimeoutError
 
 from ultudy.config import Settings
 from ultudy.db import Database
+from ultudy.db.outage import is_outage
+from ultudy.db.roles import log_login_warnings
 from ultudy.errors import UltudyError
 from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
@@ -37,6 +42,8 @@ BURST_QUIET_CHECKS = 3
 # A worker's live events wait up to this long to share a round trip (nobody awaits them;
 # the push latency target is p50 < 20 ms, see bench.push_latency).
 EVENT_LINGER_S = 0.003
+# how long the cancel relay waits before subscribing again after losing the broker
+RELAY_RETRY_S = 1.0
 
 
 class WorkerCrashedError(UltudyError):
@@ -55,7 +62,9 @@ class WorkerProcess:
     ) -> None:
         self.settings = settings
         self.queue_names = queue_names
-        self.db = db or Database(settings.resolved_database_url)
+        self.db = db or Database(
+            settings.resolved_database_url, settings.resolved_system_database_url
+        )
         self.queues = JobQueues(settings, redis_url)
         self.store = JobStore(self.db)
         self.events = EventLog(self.queues.redis, prefix=settings.redis_prefix,
@@ -105,9 +114,22 @@ class WorkerProcess:
         return {"status": outcome.status if outcome else "skipped"}
 
     async def _relay_cancels(self) -> None:
+        """Relay cancels until stopped. A lost broker ends a subscription (redis-py gives
+        up reconnecting after a few seconds); it is made again once the broker is back.
+        A cancel published meanwhile is lost: its row says cancelled all the same, and
+        the job's result is dropped when it ends."""
+        while not self.stop_event.is_set():
+            try:
+                await self._relay_cancels_once()
+            except (RedisError, OSError) as exc:
+                logger.warning("cancel relay lost the broker (%s); subscribing again in %g s",
+                               exc, RELAY_RETRY_S)  # fmt: skip
+                await asyncio.sleep(RELAY_RETRY_S)
+
+    async def _relay_cancels_once(self) -> None:
         pubsub = self.queues.redis.pubsub()
-        await pubsub.subscribe(self.queues.cancel_channel)
         try:
+            await pubsub.subscribe(self.queues.cancel_channel)
             async for message in pubsub.listen():
                 if message.get("type") != "message":
                     continue
@@ -122,8 +144,13 @@ class WorkerProcess:
         while not self.stop_event.is_set():
             try:
                 await self.reconciler.run_once(min_age_s=self.settings.reconcile_min_age_s)
-            except Exception:
-                logger.exception("reconciler pass failed; trying again later")
+            except (BrokerConnectionError, BrokerTimeoutError) as exc:
+                logger.warning("reconciler pass skipped: broker unavailable (%s)", exc)
+            except Exception as exc:
+                if not is_outage(exc):
+                    logger.exception("reconciler pass failed; trying again later")
+                else:
+                    logger.warning("reconciler pass skipped: database unavailable (%s)", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self.stop_event.wait(), timeout=self.settings.reconcile_interval_s
@@ -146,6 +173,7 @@ class WorkerProcess:
 
     async def run(self, *, burst: bool = False) -> None:
         """Process jobs until stopped (or, with `burst`, until the queues are empty)."""
+        await log_login_warnings(self.db, refuse_unbound=False)
         for name in self.queue_names:
             self.workers[name] = self.make_bull_worker(name)
         policy = await self.queues.eviction_policy()

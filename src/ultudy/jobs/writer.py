@@ -26,6 +26,7 @@ from ultudy.db.engine import (
     make_system_writer_engine,
 )
 from ultudy.db.models import jobs
+from ultudy.db.outage import DatabaseUnavailableError, is_outage
 from ultudy.db.types import utcnow
 from ultudy.jobs.batching import GroupCommit
 from ultudy.jobs.states import JobStatus
@@ -61,6 +62,9 @@ SQLITE_URGENT_LINGER_S = 0.002
 BEHIND_RETRY_S = (0.2, 1.0, 3.0)
 # how long an inline SQLite flush may block the loop waiting for another writer
 INLINE_BUSY_TIMEOUT_MS = 50
+# A PostgreSQL flush is a few ms; one that takes this long is on a connection to a server
+# that stopped answering: it is dropped and its writers get the error, nobody waits forever.
+PG_FLUSH_TIMEOUT_S = 15.0
 # kind, job id, owner, payload. A start's payload is when it started, a completion's its
 # result and when it finished, a run's (a start and completion fused) result, finished,
 # started: a row keeps when each happened, not when the flush that carried it went.
@@ -186,7 +190,7 @@ class BatchedWriter(DirectWriter):
         # each running job's start write and its time, until its end is queued
         self._starts: dict[tuple[uuid.UUID, str], tuple[asyncio.Future[Any], datetime]] = {}
         if store.db.is_postgres:
-            self._pg = make_system_writer_engine(store.db.url)
+            self._pg = make_system_writer_engine(store.db.system_url)
         else:
             self._sqlite = make_sync_sqlite_engine(
                 store.db.url, busy_timeout_ms=INLINE_BUSY_TIMEOUT_MS
@@ -278,6 +282,15 @@ class BatchedWriter(DirectWriter):
         future.add_done_callback(_log_failure)
 
     async def _flush(self, ops: list[Op]) -> list[Any]:
+        """Write `ops`; an outage reaches their writers as DatabaseUnavailableError."""
+        try:
+            return await self._write(ops)
+        except Exception as exc:
+            if is_outage(exc) and not isinstance(exc, DatabaseUnavailableError):
+                raise DatabaseUnavailableError() from exc
+            raise
+
+    async def _write(self, ops: list[Op]) -> list[Any]:
         kept, alias = _fuse(ops)
         results: list[Any] = [None] * len(ops)
         kinds = {op[0] for _, op in kept}
@@ -305,21 +318,38 @@ class BatchedWriter(DirectWriter):
 
     @asynccontextmanager
     async def _pg_link(self) -> AsyncIterator[tuple[AsyncConnection, Any]]:
-        """The writer's connection and its asyncpg driver connection; a flush that fails
-        drops it (whatever it was in the middle of is rolled back) and the next reconnects."""
+        """The writer's connection and its asyncpg driver connection. One the server closed
+        while it was kept (a restart) is replaced before use; a flush that fails or takes
+        too long drops it (whatever it was in the middle of is rolled back) and the next
+        reconnects."""
         assert self._pg is not None
+        if self._link is not None and self._link[1].is_closed():
+            await self._drop_link()
         if self._link is None:
             conn = await self._pg.connect()
-            driver = (await conn.get_raw_connection()).driver_connection
+            try:
+                driver = (await conn.get_raw_connection()).driver_connection
+            except BaseException:
+                await conn.close()
+                raise
             self._link = (conn, driver)
         try:
-            yield self._link
+            async with asyncio.timeout(PG_FLUSH_TIMEOUT_S):
+                yield self._link
         except BaseException:
-            conn, self._link = self._link[0], None
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-                await conn.close()
+            await self._drop_link()
             raise
+
+    async def _drop_link(self) -> None:
+        """Give the kept connection back as dead: the pool's one slot must come free, or
+        the next flush would wait for it in vain."""
+        if self._link is None:
+            return
+        conn, self._link = self._link[0], None
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+        with contextlib.suppress(Exception):
+            await conn.close()
 
     @staticmethod
     async def _flush_pg_batch(
@@ -379,7 +409,8 @@ class BatchedWriter(DirectWriter):
         if self._pg is not None:
             if self._link is not None:
                 conn, self._link = self._link[0], None
-                await conn.close()
+                with contextlib.suppress(Exception):  # a dead link is closed as it is
+                    await conn.close()
             await self._pg.dispose()
 
 

@@ -52,6 +52,8 @@ class LLMRetryableError(LLMError):
 
     `unavailable` is true when the service did not answer (no connection, a timeout, HTTP
     429 or 5xx) and false when it answered with something unusable (not JSON, cut off).
+    The message is plain words a student may read; `detail` (the provider, its own error
+    text, the exception) goes only to the logs.
     """
 
     def __init__(
@@ -60,10 +62,12 @@ class LLMRetryableError(LLMError):
         *,
         unavailable: bool = False,
         retry_after_s: float | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.unavailable = unavailable
         self.retry_after_s = retry_after_s
+        self.detail = detail or self.message
 
 
 class LLMClient(Protocol):
@@ -111,29 +115,33 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+FIX_SETTINGS = "the server's language model settings need fixing"
+
+
 def _check_status(provider: str, response: httpx.Response) -> None:
-    """Raise for an error status: retryable for 408/409/429/5xx, `LLMError` otherwise."""
+    """Raise for an error status: retryable for 408/409/429/5xx, `LLMError` otherwise.
+
+    The messages reach students (a job's error), so they name no setting, URL, model or
+    key; the provider's own words, which may quote any of these, are logged instead."""
     status = response.status_code
     if status < 400:
         return
-    detail = _error_detail(response)
+    detail = f"{provider} answered HTTP {status}: {_error_detail(response)}"
     if status in (408, 409, 429) or status >= 500:
         raise LLMRetryableError(
-            f"{provider} answered HTTP {status}: {detail}",
+            f"the service answered HTTP {status}",
             unavailable=True,
             retry_after_s=_retry_after(response),
+            detail=detail,
         )
+    logger.error("language model request refused: %s", detail)
     if status in (401, 403) or "api key" in detail.lower():
-        raise LLMError(
-            f"{provider} rejected the API key (HTTP {status}): {detail}. "
-            "Check the ULTUDY_LLM_API_KEY setting."
-        )
-    if status == 404:
-        raise LLMError(
-            f"{provider} does not know this model or URL (HTTP 404): {detail}. "
-            "Check ULTUDY_LLM_MODEL and ULTUDY_LLM_BASE_URL."
-        )
-    raise LLMError(f"{provider} refused the request (HTTP {status}): {detail}")
+        message = f"The language model service rejected our credentials (HTTP {status})"
+    elif status == 404:
+        message = "The language model service does not offer what we asked for (HTTP 404)"
+    else:
+        message = f"The language model service refused the request (HTTP {status})"
+    raise LLMError(f"{message}; {FIX_SETTINGS}.")
 
 
 async def _post_json(
@@ -150,18 +158,19 @@ async def _post_json(
         async with httpx.AsyncClient(transport=borrowed, timeout=timeout_s) as http:
             response = await http.post(url, headers=headers, json=body)
     except httpx.TimeoutException as error:
-        message = f"{provider} did not answer within {timeout_s:g} s"
-        raise LLMRetryableError(message, unavailable=True) from error
+        message = f"the service did not answer within {timeout_s:g} s"
+        detail = f"{provider} did not answer within {timeout_s:g} s"
+        raise LLMRetryableError(message, unavailable=True, detail=detail) from error
     except httpx.TransportError as error:
-        message = f"{provider} could not be reached ({type(error).__name__}: {error})"
-        raise LLMRetryableError(message, unavailable=True) from error
+        detail = f"{provider} could not be reached ({type(error).__name__}: {error})"
+        raise LLMRetryableError("no connection", unavailable=True, detail=detail) from error
     _check_status(provider, response)
     try:
         payload = response.json()
     except ValueError as error:
-        raise LLMRetryableError(f"{provider} sent a response that is not JSON") from error
+        raise LLMRetryableError("the service sent a response that is not JSON") from error
     if not isinstance(payload, dict):
-        raise LLMRetryableError(f"{provider} sent an unexpected response")
+        raise LLMRetryableError("the service sent an unexpected response")
     return payload
 
 
@@ -429,10 +438,12 @@ async def _ask(
         except LLMRetryableError as error:
             reason, unavailable = error.message, error.unavailable
             delay = max(delay, error.retry_after_s or 0.0)
+            logged = error.detail
         except ValidationError as error:
             reason, unavailable = _short_reason(error), False
             prompt = f"{request.prompt}\n\nYour previous answer was invalid: {reason}. Fix it."
-        logger.warning("%s: attempt %d/%d failed: %s", client.name, attempt, max_attempts, reason)
+            logged = reason
+        logger.warning("%s: attempt %d/%d failed: %s", client.name, attempt, max_attempts, logged)
         if attempt < max_attempts:
             await asyncio.sleep(delay)
     if unavailable:

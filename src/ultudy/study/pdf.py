@@ -5,7 +5,9 @@ from headings found by font size and weight, with the usual traps filtered out: 
 page's title and author block, the table of contents, running headers and footers, code
 and table rows. Numbered headings ("2.3 Foo") get their level from the numbering.
 
-PDFium is not thread-safe, so every use of it in this process goes through one lock.
+PDFium is not thread-safe, so every use of it in this process goes through one lock. The
+app itself calls this module only in child processes (`pdf_isolated`), one per reading,
+under `PdfLimits`: a hostile file then costs its own job and nothing else.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ultudy.errors import PdfError
+from ultudy.study.pdf_limits import DEFAULT_LIMITS, PdfLimits
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +128,7 @@ class _Page:
     lines: list[str]  # non-blank text lines in pdfium's reading order
     fonts: list[_Line] | None = None  # the same lines with their fonts, when analysed
     objects: int = 0
+    chars: int = 0  # as pdfium counts them
     readable: bool = True
 
 
@@ -148,23 +152,30 @@ def looks_like_pdf(head: bytes) -> bool:
 
 
 def extract_pdf(
-    path: str | Path, *, on_page: Callable[[int, int], None] | None = None
+    path: str | Path,
+    *,
+    on_page: Callable[[int, int], None] | None = None,
+    limits: PdfLimits = DEFAULT_LIMITS,
 ) -> ExtractedDocument:
-    """Text per page and sections; `on_page(done, total)` after each page (may raise)."""
+    """Text per page and sections; `on_page(done, total)` after each page (may raise).
+    Raises PdfLimitError as soon as the document is over a page or character cap."""
     with _PDFIUM_LOCK:
         pdf = _open(path)
         try:
-            return _extract(pdf, on_page)
+            return _extract(pdf, on_page, limits)
         finally:
             pdf.close()
 
 
-def render_page_png(path: str | Path, page: int, *, scale: float = RENDER_SCALE) -> bytes:
-    """One page (1-based) as a PNG image, for a vision model to read."""
+def render_page_png(
+    path: str | Path, page: int, *, scale: float = RENDER_SCALE, limits: PdfLimits = DEFAULT_LIMITS
+) -> bytes:
+    """One page (1-based) as a PNG image, for a vision model to read; a page too large
+    for `limits.max_render_pixels` at `scale` is rendered smaller, to fit."""
     with _PDFIUM_LOCK:
         pdf = _open(path)
         try:
-            image = pdf[page - 1].render(scale=scale).to_pil()
+            image = _render(pdf[page - 1], page, scale, limits).to_pil()
         finally:
             pdf.close()
     out = io.BytesIO()
@@ -181,6 +192,15 @@ def with_page_texts(doc: ExtractedDocument, texts: dict[int, str]) -> ExtractedD
         text = "\n\n".join([section.text, *extra]).strip() if extra else section.text
         sections.append(replace(section, text=text))
     return replace(doc, pages=pages, sections=sections)
+
+
+def _render(page: Any, number: int, scale: float, limits: PdfLimits) -> Any:
+    width, height = page.get_size()
+    fitted = limits.render_scale(width, height, scale)
+    if fitted < scale:
+        logger.info("page %d (%.0f x %.0f pt) rendered at scale %.3f to fit the pixel cap",
+                    number, width, height, fitted)  # fmt: skip
+    return page.render(scale=fitted)
 
 
 # --- opening and reading -------------------------------------------------------------
@@ -211,13 +231,17 @@ def _open_error(code: int | None, detail: str) -> str:
     return "The file could not be read as a PDF; it may be truncated or damaged, or have no pages."
 
 
-def _extract(pdf: Any, on_page: Callable[[int, int], None] | None) -> ExtractedDocument:
+def _extract(
+    pdf: Any, on_page: Callable[[int, int], None] | None, limits: PdfLimits
+) -> ExtractedDocument:
     total = len(pdf)
+    limits.check_pages(total)
     outline = _outline(pdf, total)
-    pages = []
+    pages: list[_Page] = []
     for number in range(total):
         # Fonts are only needed for headings when there is no outline (and for the title).
-        pages.append(_read_page(pdf, number, fonts=not outline or number == 0))
+        pages.append(_read_page(pdf, number, limits, fonts=not outline or number == 0))
+        limits.check_chars(sum(page.chars for page in pages))
         if on_page is not None:
             on_page(number + 1, total)
     _check_readable(pages)
@@ -239,30 +263,35 @@ def _extract(pdf: Any, on_page: Callable[[int, int], None] | None) -> ExtractedD
                              pages_without_text=empty)  # fmt: skip
 
 
-def _read_page(pdf: Any, number: int, *, fonts: bool) -> _Page:
+def _read_page(pdf: Any, number: int, limits: PdfLimits, *, fonts: bool) -> _Page:
     """One page's lines; a page pdfium cannot read counts as a page without text."""
     try:
         page = pdf[number]
         try:
             textpage = page.get_textpage()
             try:
-                return _page_content(page, textpage, number, fonts=fonts)
+                return _page_content(page, textpage, number, limits, fonts=fonts)
             finally:
                 textpage.close()
         finally:
             page.close()
+    except (PdfError, MemoryError):
+        raise  # over a cap: the document as a whole is refused
     except Exception as exc:  # damaged pages fail in many ways; the rest of the file may be fine
         logger.warning("page %d could not be read (%s); treated as having no text", number + 1, exc)
         return _Page(lines=[], readable=False)
 
 
-def _page_content(page: Any, textpage: Any, number: int, *, fonts: bool) -> _Page:
+def _page_content(
+    page: Any, textpage: Any, number: int, limits: PdfLimits, *, fonts: bool
+) -> _Page:
     objects = pdfium_c.FPDFPage_CountObjects(page.raw)
+    count = textpage.count_chars()
+    limits.check_page_chars(number + 1, count)  # before the text becomes a Python string
     text = textpage.get_text_range()
     if not fonts:
         lines = [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
-        return _Page(lines=lines, objects=objects)
-    count = textpage.count_chars()
+        return _Page(lines=lines, objects=objects, chars=count)
     if len(text) != count:
         # pdfium left out or added characters; per character, the text lines up again.
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
@@ -272,7 +301,7 @@ def _page_content(page: Any, textpage: Any, number: int, *, fonts: bool) -> _Pag
         line = reader.line(text, match.start(), match.end(), len(found), whole=number == 0)
         if line is not None:
             found.append(line)
-    return _Page(lines=[line.text for line in found], fonts=found, objects=objects)
+    return _Page(lines=[line.text for line in found], fonts=found, objects=objects, chars=count)
 
 
 def _check_readable(pages: list[_Page]) -> None:

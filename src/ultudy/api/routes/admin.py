@@ -6,21 +6,37 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel
 
 from ultudy.api.deps import Admin, Jobs, State
 from ultudy.api.routes.jobs import health_report
-from ultudy.api.schemas import JobAccepted, JobOut
+from ultudy.api.schemas import JobAccepted
 from ultudy.jobs.states import QUEUE_NAMES, JobStatus
 
 router = APIRouter(prefix="/admin/api", tags=["admin"])
 FAILED_SHOWN = 50
 
 
+class FailedJob(BaseModel):
+    """A row of the dashboard's failed-jobs table: what it shows, never the owner's input
+    or result (the admin reads other people's jobs)."""
+
+    id: str
+    owner_id: str
+    type: str
+    error_message: str | None
+    attempts: int
+    completed_at: str | None
+    updated_at: str
+
+
 @router.get("/overview", summary="Queues, workers, health and the latest failed jobs")
 async def overview(state: State, jobs: Jobs, _admin: Admin) -> dict[str, Any]:
     _healthy, report = await health_report(state)
     failed = await jobs.list(None, status=JobStatus.FAILED, limit=FAILED_SHOWN)
-    report["failed_jobs"] = [JobOut.of(j).model_dump() for j in failed.jobs]
+    report["failed_jobs"] = [
+        FailedJob.model_validate(j.to_public()).model_dump() for j in failed.jobs
+    ]
     report["rows"] = await jobs.store.count_by_status()
     report["live_clients"] = state.hub.subscriber_count  # SSE + WebSocket, this process
     return report

@@ -22,7 +22,7 @@ from starlette.background import BackgroundTask
 
 from ultudy.api.authn import identity_in
 from ultudy.api.deps import Caller, Jobs, State
-from ultudy.api.hub import EventHub, Subscription
+from ultudy.api.hub import EventHub, InvalidEventIdError, Subscription
 from ultudy.api.schemas import JobOut
 from ultudy.api.state import AppState
 from ultudy.jobs.events import JobEvent
@@ -45,9 +45,11 @@ def _sse(event: JobEvent) -> ServerSentEvent:
 
 async def _subscribe(state: AppState, owner_id: str, last_event_id: str | None) -> Subscription:
     """A broker that cannot answer is a 503 the client retries (browsers poll meanwhile),
-    not a 500."""
+    not a 500; a malformed event id is the client's to fix: a 400 that does not echo it."""
     try:
         return await state.hub.subscribe(owner_id, last_event_id)
+    except InvalidEventIdError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, exc.message) from None
     except RedisError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE,
                             headers={"Retry-After": str(RETRY_AFTER_S)}) from exc  # fmt: skip
@@ -146,7 +148,7 @@ async def websocket_events(websocket: WebSocket) -> None:
 async def _deny(websocket: WebSocket, code: int, detail: str) -> None:
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(JSONResponse({"detail": detail}, code))
-    elif code == status.HTTP_401_UNAUTHORIZED:
+    elif code < status.HTTP_500_INTERNAL_SERVER_ERROR:  # the client's to fix: no retry
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=detail)
     else:
         await websocket.close(code=WS_TRY_AGAIN_LATER, reason=detail)

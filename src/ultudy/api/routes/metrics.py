@@ -4,6 +4,7 @@ for the whole system, and workers need no port of their own)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from ultudy.api.deps import Admin, State
@@ -11,7 +12,11 @@ from ultudy.api.deps import Admin, State
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", summary="Prometheus metrics (admin in token mode)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (admin in token mode)",
+    response_class=PlainTextResponse,
+)
 async def metrics(state: State, _admin: Admin) -> Response:
     registry = CollectorRegistry()
     queue_jobs = Gauge("ultudy_queue_jobs", "Jobs in the broker by queue and state",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from ultudy.api.deps import Caller, Schedule, State, accept, run_now
 from ultudy.api.schemas import JobAccepted
 from ultudy.api.state import AppState
+from ultudy.config import Settings
 from ultudy.jobs.processors.common import storage
 from ultudy.jobs.states import JobType
 from ultudy.study.pdf import looks_like_pdf
@@ -25,19 +26,19 @@ def _limit(state: AppState) -> int:
     return state.settings.max_upload_mb * 1024 * 1024
 
 
+def too_large_detail(settings: Settings) -> str:
+    return f"The file is larger than the {settings.max_upload_mb} MB upload limit."
+
+
 def too_large(state: AppState) -> HTTPException:
-    return HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE,
-        f"The file is larger than the {state.settings.max_upload_mb} MB upload limit.",
-    )
+    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, too_large_detail(state.settings))
 
 
-def declared_too_large(state: AppState, content_length: str | None) -> bool:
-    """Checked by a middleware before the body is read: a declared length over the limit
-    is refused unread. A body without a length is cut off while it is stored."""
-    if not content_length or not content_length.isdigit():
-        return False
-    return int(content_length) > _limit(state) + MULTIPART_OVERHEAD_BYTES
+def request_limit_bytes(settings: Settings) -> int:
+    """The largest upload request body: the file limit plus the multipart framing. The body
+    limit middleware (api/middleware.py) refuses more, counted as it arrives; the file
+    itself is held to the file limit while it is stored."""
+    return settings.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES
 
 
 def _check_head(source: BinaryIO) -> None:

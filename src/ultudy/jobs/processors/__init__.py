@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import importlib
 
+from ultudy.errors import ConfigError
 from ultudy.jobs.context import Registry
 
 
 def load_registry(path: str) -> Registry:
     """Load `module:ATTRIBUTE` (the `ULTUDY_PROCESSORS` setting)."""
     module_name, _, attribute = path.partition(":")
-    registry = getattr(importlib.import_module(module_name), attribute or "REGISTRY")
+    try:
+        registry = getattr(importlib.import_module(module_name), attribute or "REGISTRY")
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"ULTUDY_PROCESSORS={path!r} cannot be loaded: {exc}") from exc
     return dict(registry)
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ultudy.db.effects import row_for_job
+from ultudy.db.models import check_ins
 from ultudy.db.study import (
     insert_check_in,
     lesson_questions,
     mastery_for,
     save_mastery,
+    set_check_in_mastery,
     update_check_in,
 )
 from ultudy.errors import JobInputError
@@ -76,9 +79,18 @@ async def apply_mastery(
     ]  # fmt: skip
 
 
+def _stored(check_in: Any) -> dict[str, Any]:
+    """A check-in's result as its row keeps it (the same for every run of its job)."""
+    return {"check_in_id": str(check_in.id), "score": check_in.score,
+            "results": check_in.results, "mastery": check_in.mastery or []}  # fmt: skip
+
+
 async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
     lesson_id = uuid.UUID(data["lesson_id"])
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
+        # Delivery is at-least-once: a job run again returns what its first run stored.
+        if (done := await row_for_job(conn, check_ins, ctx.owner_id, ctx.job_id)) is not None:
+            return _stored(done)
         questions = {str(q.id): q for q in await lesson_questions(conn, ctx.owner_id, lesson_id)}
     answers = data["answers"]
     results = []
@@ -89,12 +101,22 @@ async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
         await ctx.progress(80 * (i - 1) / len(answers), f"Grading answer {i} of {len(answers)}")
         results.append(result_row(question, await _grade(ctx, question, item["answer"])))
     await ctx.progress(85, "Updating mastery")
-    score = overall_score(results)
+    return await _save(ctx, lesson_id, answers, results)
+
+
+async def _save(
+    ctx: JobContext, lesson_id: uuid.UUID, answers: list[Any], results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One transaction: the check-in, keyed by the job, and the mastery it moves. A run that
+    finds its job's check-in (written by a concurrent run) moves nothing."""
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
-        mastery = await apply_mastery(conn, ctx.owner_id, results)
-        check_in_id = await insert_check_in(conn, ctx.owner_id, lesson_id, answers, results, score)
-    return {"check_in_id": str(check_in_id), "score": score, "results": results,
-            "mastery": mastery}  # fmt: skip
+        check_in_id = await insert_check_in(conn, ctx.owner_id, lesson_id, answers, results,
+                                            overall_score(results), job_id=ctx.job_id)  # fmt: skip
+        if check_in_id is not None:
+            mastery = await apply_mastery(conn, ctx.owner_id, results)
+            await set_check_in_mastery(conn, check_in_id, mastery)
+        stored = await row_for_job(conn, check_ins, ctx.owner_id, ctx.job_id)
+    return _stored(stored)
 
 
 async def self_assess(

@@ -9,6 +9,8 @@ from ultudy.jobs.context import Services
 from ultudy.study.grading import FreeTextGrader, OfflineGrader
 from ultudy.study.lessons import LessonEngine, OfflineLessonEngine
 from ultudy.study.llm import LLMGrader, LLMLessonEngine, LLMPageReader, make_llm_client
+from ultudy.study.pdf_isolated import IsolatedPdfReader
+from ultudy.study.pdf_limits import PdfLimits
 from ultudy.study.storage import LocalStorage, Storage
 
 T = TypeVar("T")
@@ -24,6 +26,17 @@ def storage(services: Services) -> Storage:
     root = services.settings.data_dir.resolve() / "uploads"
     result: Storage = _cached(services, "storage", lambda: LocalStorage(root))
     return result
+
+
+def pdf_reader(services: Services, path: str) -> IsolatedPdfReader:
+    """A reader for one job's PDF, in child processes under the ULTUDY_PDF_* caps."""
+    s = services.settings
+    limits = PdfLimits(
+        max_pages=s.pdf_max_pages, max_chars_per_page=s.pdf_max_chars_per_page,
+        max_chars=s.pdf_max_chars, max_render_pixels=s.pdf_max_render_pixels,
+        time_limit_s=s.pdf_time_limit_s, memory_limit_mb=s.pdf_memory_limit_mb,
+    )  # fmt: skip
+    return IsolatedPdfReader(path, limits)
 
 
 def _llm(services: Services) -> Any:

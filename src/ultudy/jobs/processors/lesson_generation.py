@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ultudy.db.effects import made_by
+from ultudy.db.models import lessons
 from ultudy.db.study import find_lesson, get_lesson, get_section, insert_lesson, other_section_texts
 from ultudy.errors import NotFoundError
 from ultudy.jobs.context import JobContext
 from ultudy.jobs.processors.common import lesson_engine
-from ultudy.study.lessons import LessonDraft, SectionInput
+from ultudy.study.lessons import LessonDraft, LessonEngine, SectionInput
 from ultudy.study.mastery import DEFAULT_PARAMS
 
 
@@ -28,6 +30,24 @@ def _rows(draft: LessonDraft) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     return concept_rows, question_rows
 
 
+async def _generate(
+    ctx: JobContext, engine: LessonEngine, section: Any, others: tuple[str, ...]
+) -> uuid.UUID:
+    await ctx.progress(15, f"Writing the lesson ({engine.name})")
+    draft = await engine.generate(SectionInput(title=section.title, text=section.text,
+                                               other_sections=others))  # fmt: skip
+    ctx.check_cancelled()
+    await ctx.progress(90, "Saving the lesson")
+    concept_rows, question_rows = _rows(draft)
+    lesson = {"section_id": section.id, "content_hash": section.content_hash,
+              "engine": engine.name, "summary": draft.summary}  # fmt: skip
+    async with ctx.services.db.transaction(ctx.owner_id) as conn:
+        # A concurrent first generation for this section may have saved its lesson
+        # meanwhile: then nothing is added and this job returns that one.
+        return await insert_lesson(conn, ctx.owner_id, lesson, concept_rows, question_rows,
+                                   p_init=DEFAULT_PARAMS.p_init, job_id=ctx.job_id)  # fmt: skip
+
+
 async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
     document_id, section_id = uuid.UUID(data["document_id"]), uuid.UUID(data["section_id"])
     engine = lesson_engine(ctx.services)
@@ -37,29 +57,18 @@ async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
         section = await get_section(conn, ctx.owner_id, document_id, section_id)
         if section is None:
             raise NotFoundError("That section no longer exists.")
-        cached = await find_lesson(conn, ctx.owner_id, section_id, section.content_hash,
-                                   engine.name)  # fmt: skip
-        others = () if cached else tuple(
+        lesson_id = await find_lesson(conn, ctx.owner_id, section_id, section.content_hash,
+                                      engine.name)  # fmt: skip
+        others = () if lesson_id else tuple(
             await other_section_texts(conn, ctx.owner_id, document_id, section_id)
         )  # fmt: skip
-    if cached is None:
-        await ctx.progress(15, f"Writing the lesson ({engine.name})")
-        draft = await engine.generate(SectionInput(title=section.title, text=section.text,
-                                                   other_sections=others))  # fmt: skip
-        ctx.check_cancelled()
-        await ctx.progress(90, "Saving the lesson")
-        concept_rows, question_rows = _rows(draft)
-        lesson = {"section_id": section_id, "content_hash": section.content_hash,
-                  "engine": engine.name, "summary": draft.summary}  # fmt: skip
-        async with db.transaction(ctx.owner_id) as conn:
-            lesson_id = await insert_lesson(
-                conn, ctx.owner_id, lesson, concept_rows, question_rows,
-                p_init=DEFAULT_PARAMS.p_init,
-            )  # fmt: skip
-    else:
-        lesson_id = cached
+    if lesson_id is None:
+        lesson_id = await _generate(ctx, engine, section, others)
     async with db.transaction(ctx.owner_id) as conn:
         result = await get_lesson(conn, ctx.owner_id, lesson_id)
+        # Cached unless this job made it, in this run or an earlier one: a job run again
+        # (at-least-once delivery) returns its first run's result.
+        cached = await made_by(conn, lessons, lesson_id) != ctx.job_id
     assert result is not None
     keys = ("lesson_id", "summary", "concepts", "questions")
-    return {"cached": cached is not None, **{k: result[k] for k in keys}}
+    return {"cached": cached, **{k: result[k] for k in keys}}

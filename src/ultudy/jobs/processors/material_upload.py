@@ -4,44 +4,59 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import uuid
 from typing import Any
 
-from ultudy.db.study import insert_document
+from ultudy.db.effects import row_for_job
+from ultudy.db.models import documents
+from ultudy.db.study import get_document, insert_document
 from ultudy.errors import JobCancelledError
 from ultudy.jobs.context import JobContext
-from ultudy.jobs.processors.common import page_reader, storage
-from ultudy.study.pdf import ExtractedDocument, extract_pdf, render_page_png, with_page_texts
+from ultudy.jobs.processors.common import page_reader, pdf_reader, storage
+from ultudy.study.pdf import ExtractedDocument, with_page_texts
+from ultudy.study.pdf_isolated import IsolatedPdfReader
 
 EXTRACT_START_PCT = 5
 EXTRACT_END_PCT = 85
 MAX_MODEL_PAGES = 50  # scanned pages sent to a vision model per document
 
 
-async def _extract(ctx: JobContext, path: str) -> ExtractedDocument:
-    """Extraction runs in a thread; page progress crosses back to the event loop."""
+async def _extract(ctx: JobContext, pdf: IsolatedPdfReader) -> ExtractedDocument:
+    """Extraction runs in a child process watched from a thread, which kills it when the
+    job is cancelled or this coroutine ends early; page progress crosses back to the loop."""
     loop = asyncio.get_running_loop()
     pages: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+    abandoned = threading.Event()
 
     def on_page(done: int, total: int) -> None:
-        if ctx.cancelled:
-            raise JobCancelledError()
         loop.call_soon_threadsafe(pages.put_nowait, (done, total))
 
-    work = asyncio.ensure_future(asyncio.to_thread(extract_pdf, path, on_page=on_page))
-    while True:
-        page = asyncio.ensure_future(pages.get())
-        await asyncio.wait({page, work}, return_when=asyncio.FIRST_COMPLETED)
-        if not page.done():
-            page.cancel()
-            return await work
-        done, total = page.result()
-        span = EXTRACT_END_PCT - EXTRACT_START_PCT
-        await ctx.progress(EXTRACT_START_PCT + span * done / max(total, 1),
-                           f"Reading page {done} of {total}")  # fmt: skip
+    def check() -> None:
+        ctx.check_cancelled()
+        if abandoned.is_set():
+            raise JobCancelledError()
+
+    work = asyncio.ensure_future(asyncio.to_thread(pdf.extract, on_page=on_page, check=check))
+    try:
+        while True:
+            page = asyncio.ensure_future(pages.get())
+            await asyncio.wait({page, work}, return_when=asyncio.FIRST_COMPLETED)
+            if not page.done():
+                page.cancel()
+                return await work
+            done, total = page.result()
+            span = EXTRACT_END_PCT - EXTRACT_START_PCT
+            await ctx.progress(EXTRACT_START_PCT + span * done / max(total, 1),
+                               f"Reading page {done} of {total}")  # fmt: skip
+    finally:
+        abandoned.set()
+        work.cancel()
 
 
-async def _read_image_pages(ctx: JobContext, path: str, doc: ExtractedDocument) -> dict[int, str]:
+async def _read_image_pages(
+    ctx: JobContext, pdf: IsolatedPdfReader, doc: ExtractedDocument
+) -> dict[int, str]:
     """Pages with no text layer, read by a vision-capable model when one is configured."""
     reader = page_reader(ctx.services)
     pages = doc.pages_without_text[:MAX_MODEL_PAGES]
@@ -50,7 +65,7 @@ async def _read_image_pages(ctx: JobContext, path: str, doc: ExtractedDocument) 
     texts = {}
     for n, page in enumerate(pages, start=1):
         await ctx.progress(86, f"Reading scanned page {page} ({n} of {len(pages)}) with the model")
-        png = await asyncio.to_thread(render_page_png, path, page)
+        png = await asyncio.to_thread(pdf.render_png, page, check=ctx.check_cancelled)
         texts[page] = await reader.read(png)
     return {page: text for page, text in texts.items() if text}
 
@@ -64,27 +79,53 @@ def _section_rows(doc: ExtractedDocument) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _result(doc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "title", "page_start", "page_end", "char_count")
+    return {
+        "document_id": doc["id"], "title": doc["title"], "page_count": doc["page_count"],
+        "sections": [{k: s[k] for k in keys} for s in doc["sections"]],
+        "pages_without_text": doc["pages_without_text"],
+        "pages_read_by_model": doc["pages_read_by_model"],
+    }  # fmt: skip
+
+
+async def _stored_result(ctx: JobContext) -> dict[str, Any] | None:
+    """The result of the document an earlier run of this job stored, if one did."""
+    async with ctx.services.db.transaction(ctx.owner_id) as conn:
+        row = await row_for_job(conn, documents, ctx.owner_id, ctx.job_id)
+        doc = None if row is None else await get_document(conn, ctx.owner_id, row.id)
+    return None if doc is None else _result(doc)
+
+
 async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
+    # Delivery is at-least-once: a job run again returns what its first run stored.
+    if (done := await _stored_result(ctx)) is not None:
+        return done
     await ctx.progress(1, "Opening the PDF")
-    path = storage(ctx.services).path(data["storage_key"])
-    doc = await _extract(ctx, str(path))
-    read_by_model = await _read_image_pages(ctx, str(path), doc)
+    pdf = pdf_reader(ctx.services, str(storage(ctx.services).path(data["storage_key"])))
+    doc = await _extract(ctx, pdf)
+    read_by_model = await _read_image_pages(ctx, pdf, doc)
     if read_by_model:
         doc = with_page_texts(doc, read_by_model)
     await ctx.progress(90, f"Saving {len(doc.sections)} sections")
+    return await _save(ctx, data, doc, sorted(read_by_model))
+
+
+async def _save(
+    ctx: JobContext, data: dict[str, Any], doc: ExtractedDocument, read_by_model: list[int]
+) -> dict[str, Any]:
     title = (data.get("title") or doc.title or data.get("filename") or "Untitled").strip()[:300]
-    rows = _section_rows(doc)
     document = {
         "title": title, "filename": data.get("filename") or "upload.pdf",
         "storage_key": data["storage_key"], "sha256": data.get("sha256", ""),
         "page_count": doc.page_count, "pages_without_text": doc.pages_without_text,
+        "pages_read_by_model": read_by_model,
     }  # fmt: skip
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
-        document_id = await insert_document(conn, ctx.owner_id, document, rows)
-    keys = ("title", "page_start", "page_end", "char_count")
-    sections = [{"id": str(row["id"]), **{k: row[k] for k in keys}} for row in rows]
-    return {
-        "document_id": str(document_id), "title": title, "page_count": doc.page_count,
-        "sections": sections, "pages_without_text": doc.pages_without_text,
-        "pages_read_by_model": sorted(read_by_model),
-    }  # fmt: skip
+        # Keyed by the job: when a concurrent run of this job stored first, this one
+        # stores nothing and returns that run's document.
+        document_id = await insert_document(conn, ctx.owner_id, document, _section_rows(doc),
+                                            job_id=ctx.job_id)  # fmt: skip
+        stored = await get_document(conn, ctx.owner_id, document_id)
+    assert stored is not None
+    return _result(stored)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ultudy.db.migrations.rls import disable_owner_rls, enable_owner_rls
+from ultudy.db.migrations.rls import disable_owner_rls, enable_scope_rls_v1
 from ultudy.db.types import UTCDateTime
 
 revision = "20251115000000"
@@ -49,7 +49,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_jobs_owner_created", "jobs", ["owner_id", "created_at"])
     op.create_index("ix_jobs_status_updated", "jobs", ["status", "updated_at"])
-    enable_owner_rls("jobs")
+    enable_scope_rls_v1("jobs")
 
 
 def downgrade() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ultudy.db.migrations.rls import disable_owner_rls, enable_owner_rls
+from ultudy.db.migrations.rls import disable_owner_rls, enable_scope_rls_v1
 from ultudy.db.types import UTCDateTime
 
 STUDY_TABLES = (
@@ -148,7 +148,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("run_at", UTCDateTime()))
 
     for table in STUDY_TABLES:
-        enable_owner_rls(table)
+        enable_scope_rls_v1(table)
 
 
 def downgrade() -> None:
