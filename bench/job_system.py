@@ -209,7 +209,8 @@ def backend_label() -> str:
 
 def main() -> None:
     settings = {"ULTUDY_PROCESSORS": "bench.noop:REGISTRY", "ULTUDY_REDIS_PREFIX": PREFIX,
-                "ULTUDY_CONCURRENCY_LESSON_GENERATION": str(CONCURRENCY)}  # fmt: skip
+                "ULTUDY_CONCURRENCY_LESSON_GENERATION": str(CONCURRENCY),
+                "ULTUDY_MAX_PENDING_JOBS_PER_USER": "1000000"}  # fmt: skip
     with system(**settings) as sys_:
         asyncio.run(vacuum_jobs(sys_))
         body = asyncio.run(seed_section(sys_))

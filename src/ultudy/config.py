@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     pdf_time_limit_s: Annotated[float, Field(gt=0)] = 120.0
     pdf_memory_limit_mb: Annotated[int, Field(ge=128)] = 1024
     max_json_kb: Annotated[int, Field(ge=1)] = 1024
+    max_stored_mb_per_user: Annotated[int, Field(ge=1)] = 500
+    max_pending_jobs_per_user: Annotated[int, Field(ge=1)] = 100
+    max_streams_per_user: Annotated[int, Field(ge=1)] = 5
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None

@@ -35,6 +35,7 @@ from ultudy.db import Database
 from ultudy.db.roles import log_login_warnings
 from ultudy.embedded import resolve_redis_url
 from ultudy.errors import ConfigError, JobInputError, NotFoundError, TransientError, UltudyError
+from ultudy.jobs.caps import PendingCap, TooManyJobsError
 from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.processors import load_registry
@@ -52,6 +53,7 @@ ERROR_STATUS: tuple[tuple[type[UltudyError], int], ...] = (
     (JobInputError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (TransientError, status.HTTP_503_SERVICE_UNAVAILABLE),
     (JobFailedError, status.HTTP_500_INTERNAL_SERVER_ERROR),
+    (TooManyJobsError, status.HTTP_429_TOO_MANY_REQUESTS),
 )
 
 
@@ -79,9 +81,11 @@ async def build_state(settings: Settings, registry: Registry | None = None) -> A
     runner = JobRunner(services, DirectWriter(store), events, registry)
     return AppState(
         settings=settings, db=db, queues=queues, events=events,
-        jobs=JobService(store, queues, events, runner, creator=BatchedWriter(store, linger_s=0)),
+        jobs=JobService(store, queues, events, runner, creator=BatchedWriter(store, linger_s=0),
+                        pending_cap=PendingCap(db, settings.max_pending_jobs_per_user)),
         services=services,
-        registry=registry, embedded=embedded, hub=EventHub(redis_url, events),
+        registry=registry, embedded=embedded,
+        hub=EventHub(redis_url, events, max_per_owner=settings.max_streams_per_user),
     )  # fmt: skip
 
 
@@ -129,6 +133,8 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
         code = next((c for kind, c in ERROR_STATUS if isinstance(exc, kind)), 400)
         headers = unavailable.RETRY_AFTER if code == status.HTTP_503_SERVICE_UNAVAILABLE else None
+        if isinstance(exc, TooManyJobsError):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return JSONResponse({"detail": exc.message}, status_code=code, headers=headers)
 
     unavailable.install(app)

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from ultudy.db.types import utcnow
 from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
+from ultudy.jobs.caps import PendingCap
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
@@ -38,6 +39,7 @@ class JobService:
         runner: JobRunner,
         *,
         creator: DirectWriter | None = None,
+        pending_cap: PendingCap | None = None,
     ) -> None:
         self.store = store
         self.queues = queues
@@ -45,6 +47,7 @@ class JobService:
         self.runner = runner
         # Group-committed inserts when given a BatchedWriter: concurrent requests share one.
         self.creator = creator or DirectWriter(store)
+        self.pending_cap = pending_cap  # None: no per-user cap (CLI, benchmarks)
 
     async def run_inline(
         self, owner_id: str, job_type: JobType, input_data: dict[str, Any]
@@ -90,13 +93,21 @@ class JobService:
             priority=priority,
             run_at=utcnow() + timedelta(seconds=delay_s) if delay_s > 0 else None,
         )
-        await self.creator.create(record)
+        await self._create_within_cap(record)
         try:
             await self.queues.add(record)
         except (RedisError, OSError):
             logger.warning("enqueue of job %s failed; the reconciler will retry", record.id)
         await self.events.publish_job("job.created", record)
         return record
+
+    async def _create_within_cap(self, record: JobRecord) -> None:
+        """Raises TooManyJobsError (nothing written) when the owner has too many waiting."""
+        if self.pending_cap is None:
+            await self.creator.create(record)
+            return
+        async with self.pending_cap.admit(record.owner_id):
+            await self.creator.create(record)
 
     async def get(self, owner_id: str | None, job_id: uuid.UUID) -> JobRecord:
         record = await self.store.get(job_id, owner_id=owner_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -12,6 +13,8 @@ from ultudy.errors import JobInputError
 
 KEY_RE = re.compile(r"^[a-z0-9_-]{1,64}/[a-f0-9]{32}\.[a-z0-9]{1,8}$")
 COPY_CHUNK_BYTES = 1024 * 1024
+OWNER_DIGEST_CHARS = 16
+OWNER_SLUG_CHARS = 64 - 1 - OWNER_DIGEST_CHARS
 
 
 class UploadTooLargeError(JobInputError):
@@ -23,6 +26,7 @@ class Storage(Protocol):
     def write(self, key: str, source: BinaryIO, *, max_bytes: int) -> int: ...
     def path(self, key: str) -> Path: ...
     def delete(self, key: str) -> None: ...
+    def used_bytes(self, owner_id: str) -> int: ...
 
 
 class LocalStorage:
@@ -30,9 +34,7 @@ class LocalStorage:
         self.root = root
 
     def new_key(self, owner_id: str, suffix: str) -> str:
-        # The owner goes in as a digest-free slug only for tidiness; keys are random.
-        slug = re.sub(r"[^a-z0-9_-]", "-", owner_id.lower())[:64] or "owner"
-        return f"{slug}/{uuid.uuid4().hex}.{suffix}"
+        return f"{owner_dir(owner_id)}/{uuid.uuid4().hex}.{suffix}"
 
     def path(self, key: str) -> Path:
         if not KEY_RE.match(key):
@@ -59,3 +61,19 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def used_bytes(self, owner_id: str) -> int:
+        """Everything stored for the owner, uploads being written included."""
+        try:
+            entries = list(os.scandir(self.root / owner_dir(owner_id)))
+        except FileNotFoundError:
+            return 0
+        return sum(e.stat().st_size for e in entries if e.is_file(follow_symlinks=False))
+
+
+def owner_dir(owner_id: str) -> str:
+    """A readable slug plus a digest: two owners never share a directory (and so a quota),
+    though "Alice" and "alice" have the same slug. Files stored before the digest was
+    added stay where they are (their keys are in the documents table)."""
+    slug = re.sub(r"[^a-z0-9_-]", "-", owner_id.lower())[:OWNER_SLUG_CHARS]
+    return f"{slug}-{hashlib.sha256(owner_id.encode()).hexdigest()[:OWNER_DIGEST_CHARS]}"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response, status
 
 from ultudy.api.deps import Caller, State
+from ultudy.db.removal import delete_document, find_document, jobs_working_on
 from ultudy.db.study import get_document, list_documents
-from ultudy.errors import NotFoundError
+from ultudy.errors import JobInputError, NotFoundError
+from ultudy.jobs.processors.common import storage
+from ultudy.jobs.service import JobStateError
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -27,3 +32,22 @@ async def document(document_id: uuid.UUID, state: State, caller: Caller) -> dict
     if found is None:
         raise NotFoundError("Document not found")
     return found
+
+
+@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Delete a document, all that was made from it, and its file")  # fmt: skip
+async def remove(document_id: uuid.UUID, state: State, caller: Caller) -> Response:
+    async with state.db.transaction(caller.user_id) as conn:
+        found = await find_document(conn, caller.user_id, document_id)
+        if found is None:
+            raise NotFoundError("Document not found")
+        if busy := await jobs_working_on(conn, caller.user_id, found):
+            raise JobStateError(
+                f"{busy} unfinished job(s) still work on this document; cancel them or "
+                "wait for them to end, then delete it."
+            )
+        await delete_document(conn, caller.user_id, document_id)
+    # After the commit: a file without its row is garbage, a row without its file is broken.
+    with contextlib.suppress(JobInputError):  # a key that names no file of ours
+        await asyncio.to_thread(storage(state.services).delete, found.storage_key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

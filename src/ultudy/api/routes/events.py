@@ -22,7 +22,7 @@ from starlette.background import BackgroundTask
 
 from ultudy.api.authn import identity_in
 from ultudy.api.deps import Caller, Jobs, State
-from ultudy.api.hub import EventHub, InvalidEventIdError, Subscription
+from ultudy.api.hub import InvalidEventIdError, Subscription
 from ultudy.api.schemas import JobOut
 from ultudy.api.state import AppState
 from ultudy.jobs.events import JobEvent
@@ -33,6 +33,8 @@ router = APIRouter(prefix="/jobs", tags=["events"])
 FINAL_EVENTS = frozenset({"job.completed", "job.failed", "job.cancelled"})
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 WS_TRY_AGAIN_LATER = 1013  # broker down, or this client fell behind: reconnect and replay
+WS_REPLACED = 4429  # its owner opened more streams than allowed; this, the oldest, was closed
+REPLACED_EVENT = "stream.replaced"
 RETRY_AFTER_S = 2
 UNAVAILABLE = "Live updates are unavailable right now; GET /jobs/{job_id} still works"
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
@@ -53,6 +55,18 @@ async def _subscribe(state: AppState, owner_id: str, last_event_id: str | None) 
     except RedisError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE,
                             headers={"Retry-After": str(RETRY_AFTER_S)}) from exc  # fmt: skip
+
+
+def _replaced(state: AppState) -> dict[str, str]:
+    """The last message of a stream closed for a newer one of its owner. A client should
+    not reconnect on its own (that would close the next oldest, and so on in a circle)."""
+    limit = state.settings.max_streams_per_user
+    return {"detail": f"You have more than {limit} live streams open; this one, the oldest, "
+                      "was closed. Reconnect when you need it again."}  # fmt: skip
+
+
+def _replaced_sse(state: AppState) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(_replaced(state)), event=REPLACED_EVENT)
 
 
 def _ping_s(state: AppState) -> float:
@@ -82,6 +96,8 @@ async def all_events(
         try:
             async for event in sub.events():
                 yield _sse(event)
+            if sub.replaced:
+                yield _replaced_sse(state)
         finally:
             state.hub.unsubscribe(sub)
 
@@ -104,11 +120,11 @@ async def job_events(
     except Exception:
         state.hub.unsubscribe(sub)
         raise
-    return _response(state, sub, _one_job(state.hub, sub, current))
+    return _response(state, sub, _one_job(state, sub, current))
 
 
 async def _one_job(
-    hub: EventHub, sub: Subscription, current: JobRecord
+    state: AppState, sub: Subscription, current: JobRecord
 ) -> AsyncIterator[ServerSentEvent]:
     try:
         snapshot = {"event": "job.snapshot", "job": JobOut.of(current).model_dump(mode="json")}
@@ -121,8 +137,10 @@ async def _one_job(
             yield _sse(event)
             if event.type in FINAL_EVENTS:
                 return
+        if sub.replaced:
+            yield _replaced_sse(state)
     finally:
-        hub.unsubscribe(sub)
+        state.hub.unsubscribe(sub)
 
 
 @router.websocket("/ws")
@@ -140,7 +158,7 @@ async def websocket_events(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     try:
-        await _relay(websocket, sub)
+        await _relay(websocket, sub, _replaced(state))
     finally:
         state.hub.unsubscribe(sub)
 
@@ -154,7 +172,7 @@ async def _deny(websocket: WebSocket, code: int, detail: str) -> None:
         await websocket.close(code=WS_TRY_AGAIN_LATER, reason=detail)
 
 
-async def _relay(websocket: WebSocket, sub: Subscription) -> None:
+async def _relay(websocket: WebSocket, sub: Subscription, replaced: dict[str, str]) -> None:
     """Send events until the client leaves. Reading at the same time is what notices an
     idle client's departure; otherwise its subscription would live until the next event."""
     sender = asyncio.create_task(_send_events(websocket, sub), name="ws-send")
@@ -164,7 +182,10 @@ async def _relay(websocket: WebSocket, sub: Subscription) -> None:
         task.cancel()
     await asyncio.gather(sender, receiver, return_exceptions=True)
     if sender in done and receiver not in done:
-        await _close_quietly(websocket, WS_TRY_AGAIN_LATER)
+        if sub.replaced:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.send_json({"id": None, "type": REPLACED_EVENT, "data": replaced})
+        await _close_quietly(websocket, WS_REPLACED if sub.replaced else WS_TRY_AGAIN_LATER)
 
 
 async def _send_events(websocket: WebSocket, sub: Subscription) -> None:

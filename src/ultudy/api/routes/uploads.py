@@ -8,6 +8,7 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 
 from ultudy.api.deps import Caller, Schedule, State, accept, run_now
+from ultudy.api.quota import keep_within_quota
 from ultudy.api.schemas import JobAccepted
 from ultudy.api.state import AppState
 from ultudy.config import Settings
@@ -64,6 +65,7 @@ async def _store(
         size = await asyncio.to_thread(store.write, key, file.file, max_bytes=_limit(state))
     except UploadTooLargeError as exc:
         raise too_large(state) from exc
+    await keep_within_quota(state, store, owner_id, key, size)
     name = (file.filename or "upload.pdf").rsplit("/", 1)[-1][:255]
     return {"storage_key": key, "filename": name, "title": (title or "").strip() or None,
             "size_bytes": size}  # fmt: skip
@@ -94,7 +96,12 @@ async def upload_async(
     title: TitleField = None,
 ) -> JobAccepted:
     job_input = await _store(state, caller.user_id, _require(file), title)
-    return await accept(state, caller, JobType.MATERIAL_UPLOAD, job_input, schedule)
+    try:
+        return await accept(state, caller, JobType.MATERIAL_UPLOAD, job_input, schedule)
+    except Exception:
+        # Refused (too many jobs waiting) or not recorded: nobody will read the file.
+        await asyncio.to_thread(storage(state.services).delete, job_input["storage_key"])
+        raise
 
 
 @router.post("/pdf-structured", summary="Upload a PDF and wait for its sections (sync)")

@@ -60,6 +60,18 @@ async function documentPage() {
   document.getElementById("doc-meta").textContent = `${doc.page_count} pages · ${doc.filename}${missing}`;
   const list = document.getElementById("sections");
   list.replaceChildren(...doc.sections.map((section) => sectionItem(doc, section)));
+  const remove = document.getElementById("doc-delete");
+  remove.addEventListener("click", async () => {
+    if (!confirm(`Delete "${doc.title}", its lessons, check-ins and file?`)) return;
+    remove.disabled = true;
+    try {
+      await api(`/documents/${doc.id}`, { method: "DELETE" });
+      window.location.href = "/";
+    } catch (error) {
+      remove.disabled = false;
+      toast("error", error.message); // 409: a job still works on it
+    }
+  });
 }
 
 function sectionItem(doc, section) {

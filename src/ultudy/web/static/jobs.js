@@ -37,10 +37,17 @@ class JobsClient {
     this.lastEventId = null;
     this.attempt = 0;
     this.pollTimer = null;
+    this.replaced = false;
   }
 
   start() {
     this.connect();
+    // A stream the server closed for a newer one (too many tabs) comes back only when
+    // its tab is looked at: reconnecting at once would close the next oldest tab's
+    // stream, which would reconnect and close the next, round and round.
+    document.addEventListener("visibilitychange", () => {
+      if (this.replaced && document.visibilityState === "visible") this.connect();
+    });
   }
 
   // A new EventSource does not send Last-Event-ID, so the query carries it: the server
@@ -51,6 +58,7 @@ class JobsClient {
   }
 
   connect() {
+    this.replaced = false;
     if (this.source) this.source.close();
     const source = new EventSource(this.streamUrl());
     this.source = source;
@@ -68,6 +76,12 @@ class JobsClient {
       this.attempt += 1;
       setTimeout(() => this.connect(), delay);
     };
+    source.addEventListener("stream.replaced", () => {
+      source.close();
+      this.source = null;
+      this.replaced = true;
+      this.setMode("polling");
+    });
     for (const kind of ["job.created", "job.processing", "job.progress", "job.retrying",
       "job.completed", "job.failed", "job.cancelled"]) {
       source.addEventListener(kind, (event) => {
