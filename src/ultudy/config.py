@@ -14,6 +14,7 @@ from ultudy.db.urls import normalize_database_url
 from ultudy.errors import ConfigError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+MIN_SECRET_KEY_CHARS = 32  # 32 characters of secrets.token_urlsafe: 192 bits
 
 
 class AuthMode(StrEnum):
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
     auth: AuthMode = AuthMode.DEV
     secret_key: str | None = None
     token_ttl_s: Annotated[int, Field(gt=0)] = 30 * 24 * 3600
+    cors_origins: str = ""  # comma list of other origins trusted for cookie requests
 
     concurrency_material_upload: Annotated[int, Field(ge=1)] = 5
     concurrency_lesson_generation: Annotated[int, Field(ge=1)] = 5
@@ -90,6 +92,12 @@ class Settings(BaseSettings):
     def _check_auth(self) -> Settings:
         if self.auth is AuthMode.TOKEN and not self.secret_key:
             raise ValueError("ULTUDY_AUTH=token needs ULTUDY_SECRET_KEY (a long random string)")
+        if self.secret_key and len(self.secret_key) < MIN_SECRET_KEY_CHARS:
+            raise ValueError(
+                f"ULTUDY_SECRET_KEY is too short ({len(self.secret_key)} characters; at least "
+                f"{MIN_SECRET_KEY_CHARS}): make one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return self
 
     @property

@@ -6,10 +6,13 @@ import asyncio
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, Request, expect
 
 from tests.e2e.conftest import System, screenshot, signed_in
+from tests.support.backends import Backend
+from ultudy.api.auth import SESSION_COOKIE, create_token
 
 pytestmark = pytest.mark.only_backends("sqlite", "postgres")
 PDFS = Path(__file__).resolve().parents[1] / "data" / "pdfs"
@@ -74,18 +77,24 @@ async def test_upload_lesson_check_in_and_the_panel(system: System, browser: Bro
     await context.close()
 
 
+async def post_from_page(page: Page, path: str) -> bool:
+    """A POST by the page's own fetch, as the dashboard sends it (same-origin headers)."""
+    ok: bool = await page.evaluate("p => fetch(p, {method: 'POST'}).then(r => r.ok)", path)
+    return ok
+
+
 async def test_panel_shows_a_job_as_it_changes(system: System, browser: Browser) -> None:
     context, page = await signed_in(browser, system.base, "carol")
     await expect(page.locator("#live")).to_have_text("● live")
     await page.click("#panel-toggle")
     panel = page.locator("#panel")
-    assert (await context.request.post(f"{UPLOAD_QUEUE}/pause")).ok
+    assert await post_from_page(page, f"{UPLOAD_QUEUE}/pause")
     await upload(page, PDFS / "deb-r-doc-pdf__R-data.pdf")
     row = panel.locator("li.job")
     await expect(row).to_have_count(1)
     await expect(row).to_have_attribute("data-status", "pending")
     await expect(page.locator("#active-count")).to_have_text("1")
-    assert (await context.request.post(f"{UPLOAD_QUEUE}/resume")).ok
+    assert await post_from_page(page, f"{UPLOAD_QUEUE}/resume")
     await expect(row).to_have_attribute("data-status", "completed", timeout=30000)
     await expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "100")
     await expect(page.locator("#active-count")).to_have_text("0")
@@ -111,7 +120,7 @@ async def test_dropped_stream_falls_back_to_polling_and_finishes(
 
     page.on("request", note)
     # Hold the job in its queue so that it runs only after the stream is gone.
-    assert (await context.request.post(f"{UPLOAD_QUEUE}/pause")).ok
+    assert await post_from_page(page, f"{UPLOAD_QUEUE}/pause")
     await upload(page, PDFS / "deb-r-doc-pdf__R-data.pdf")
     bar = page.locator("#modal [role=progressbar]")
     await expect(bar).to_have_attribute("aria-valuenow", "0")
@@ -119,7 +128,7 @@ async def test_dropped_stream_falls_back_to_polling_and_finishes(
     await context.route(STREAM, lambda route: route.abort())
     await asyncio.to_thread(system.restart_api)
     await expect(page.locator("#live")).to_have_text("○ polling")
-    assert (await context.request.post(f"{UPLOAD_QUEUE}/resume")).ok
+    assert await post_from_page(page, f"{UPLOAD_QUEUE}/resume")
     await expect(bar).to_have_attribute("aria-valuenow", "100", timeout=30000)
     assert len(polled) >= 2, polled
     await screenshot(page, "polling-fallback")
@@ -159,3 +168,27 @@ async def test_admin_dashboard_pauses_and_resumes_a_queue(system: System, browse
     await page.goto("/")
     await screenshot(page, "library-narrow")
     await context.close()
+
+
+async def test_token_mode_signs_in_with_a_secure_cookie_and_out_for_good(
+    backend: Backend, browser: Browser, tmp_path: Path
+) -> None:
+    # A short TTL: the revocation this test leaves in a shared Redis goes within minutes.
+    mode = {"auth": "token", "secret_key": "s" * 40, "token_ttl_s": 600}
+    token = create_token(backend.settings(**mode), "erin")
+    running = System(env=backend.env(**mode), log=tmp_path / "api.log")
+    running.start_api()
+    try:
+        context, page = await signed_in(browser, running.base, token)
+        cookie = next(c for c in await context.cookies() if c["name"] == SESSION_COOKIE)
+        assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (True, True, "Strict")
+        await page.click("#signout")
+        await page.wait_for_url("**/signin")
+        async with httpx.AsyncClient(base_url=running.base) as client:
+            replay = await client.get(
+                "/session", headers={"cookie": f"{SESSION_COOKIE}={cookie['value']}"}
+            )
+        assert replay.status_code == 401
+        await context.close()
+    finally:
+        running.stop_api()

@@ -198,7 +198,7 @@ async def test_websocket_delivers_the_same_events_to_its_owner_only(
     with live_system(backend, tmp_path) as base:
         async with clients(backend, base) as (client, state):
             url = base.replace("http", "ws") + "/jobs/ws"
-            cookie = {"cookie": "ultudy_session=alice"}  # what a browser sends
+            cookie = {"cookie": "ultudy_session=alice", "origin": base}  # what a browser sends
             async with (
                 websockets.connect(url, additional_headers=cookie) as ws,
                 websockets.connect(url, additional_headers=BOB) as bob,

@@ -13,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
 from ultudy.api import middleware, openapi, unavailable
+from ultudy.api.authn import Authentication
+from ultudy.api.csrf import CsrfGuard
 from ultudy.api.hub import EventHub
 from ultudy.api.routes import (
     admin,
@@ -122,6 +124,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
     app = FastAPI(title="Ultudy Jobs", version=__version__, lifespan=lifespan)
 
+    # Last added runs first: CSRF, then authentication, both before anything reads the body.
+    app.add_middleware(Authentication)
+    app.add_middleware(CsrfGuard, settings=settings)
     middleware.install(app, settings)  # body limit, dev loopback guard, security headers
 
     @app.exception_handler(UltudyError)

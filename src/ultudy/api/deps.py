@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Cookie, Depends, Header, HTTPException, Query, Request, status
 
-from ultudy.api.auth import AuthError, Identity, identify
+from ultudy.api.auth import SESSION_COOKIE, AuthError, Identity
+from ultudy.api.authn import CHALLENGE, outcome
 from ultudy.api.schemas import JobAccepted
 from ultudy.api.state import AppState
-from ultudy.config import AuthMode
 from ultudy.jobs.service import JobService
 from ultudy.jobs.states import JobType
 
@@ -23,28 +23,18 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-SESSION_COOKIE = "ultudy_session"
-
-
 def get_identity(
-    state: State,
+    request: Request,
     x_user_id: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
     session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
 ) -> Identity:
-    """Headers first (API clients); the browser's session cookie otherwise, since an
-    EventSource cannot send headers. The cookie holds what the header would."""
-    if session and not (x_user_id or authorization):
-        if state.settings.auth is AuthMode.DEV:
-            x_user_id = session
-        else:
-            authorization = f"Bearer {session}"
-    try:
-        return identify(state.settings, user_header=x_user_id, authorization=authorization)
-    except AuthError as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, exc.message, headers={"WWW-Authenticate": "Bearer"}
-        ) from exc
+    """The caller that api/authn.py resolved before the body was read. The parameters
+    are not read here: they document the credentials in OpenAPI."""
+    found = outcome(request.scope)
+    if isinstance(found, AuthError):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, found.message, headers=CHALLENGE)
+    return found
 
 
 Caller = Annotated[Identity, Depends(get_identity)]

@@ -12,7 +12,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import JSONResponse
@@ -20,12 +20,11 @@ from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 
-from ultudy.api.auth import AuthError, Identity, identify
-from ultudy.api.deps import SESSION_COOKIE, Caller, Jobs, State
+from ultudy.api.authn import identity_in
+from ultudy.api.deps import Caller, Jobs, State
 from ultudy.api.hub import InvalidEventIdError, Subscription
 from ultudy.api.schemas import JobOut
 from ultudy.api.state import AppState
-from ultudy.config import AuthMode
 from ultudy.jobs.events import JobEvent
 from ultudy.jobs.store import JobRecord
 
@@ -148,8 +147,9 @@ async def _one_job(
 async def websocket_events(websocket: WebSocket) -> None:
     """The same events as `/jobs/events`, as JSON messages `{id, type, data}`."""
     state: AppState = websocket.app.state.ultudy
-    caller = await _ws_caller(websocket, state)
-    if caller is None:
+    caller = identity_in(websocket.scope)
+    if caller is None:  # api/authn.py refuses such a handshake before it gets here
+        await _deny(websocket, status.HTTP_401_UNAUTHORIZED, "no identity")
         return
     try:
         sub = await _subscribe(state, caller.user_id, websocket.query_params.get("last_event_id"))
@@ -161,15 +161,6 @@ async def websocket_events(websocket: WebSocket) -> None:
         await _relay(websocket, sub, _replaced(state))
     finally:
         state.hub.unsubscribe(sub)
-
-
-async def _ws_caller(websocket: WebSocket, state: AppState) -> Identity | None:
-    """The caller, or None after refusing the handshake."""
-    try:
-        return identify(state.settings, **_ws_credentials(websocket, state.settings.auth))
-    except AuthError as exc:
-        await _deny(websocket, status.HTTP_401_UNAUTHORIZED, exc.message)
-        return None
 
 
 async def _deny(websocket: WebSocket, code: int, detail: str) -> None:
@@ -210,15 +201,3 @@ async def _until_closed(websocket: WebSocket) -> None:
 async def _close_quietly(websocket: WebSocket, code: int) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client left first
         await websocket.close(code=code)
-
-
-def _ws_credentials(websocket: WebSocket, auth: AuthMode) -> dict[str, Any]:
-    user = websocket.headers.get("x-user-id")
-    authorization = websocket.headers.get("authorization")
-    session = websocket.cookies.get(SESSION_COOKIE)
-    if session and not (user or authorization):
-        if auth is AuthMode.DEV:
-            user = session
-        else:
-            authorization = f"Bearer {session}"
-    return {"user_header": user, "authorization": authorization}
