@@ -61,7 +61,14 @@ def api() -> None:
     asyncio.run(check_urls(settings.resolved_database_url,
                            settings.resolved_system_database_url,
                            refuse_unbound=settings.auth is AuthMode.TOKEN))  # fmt: skip
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+    application = create_app(settings)
+    # uvicorn shuts down cleanly on SIGTERM, then raises the signal again under the
+    # handler that was there before it, so that the process ends *killed by* SIGTERM
+    # (status 143) and a process manager sees a crash. A handler of ours that does nothing
+    # makes that last step a no-op: a clean stop exits 0, as the worker's does. Installed
+    # only now, just before uvicorn takes the signal over: earlier, it would swallow one.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+    uvicorn.run(application, host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)  # fmt: skip
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
+from datetime import datetime
 
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
@@ -20,6 +22,8 @@ from ultudy.jobs.store import JobRecord, JobStore
 
 logger = logging.getLogger(__name__)
 
+# unfinished rows one pass checks (a broker round trip each)
+PAGE_ROWS = 500
 LIVE_STATES = frozenset({"waiting", "active", "delayed", "prioritized", "paused", "wait",
                          "waiting-children"})  # fmt: skip
 # A sync request runs its job inline; one still unfinished after this died with its API.
@@ -37,11 +41,21 @@ class Reconciler:
         self.store = store
         self.queues = queues
         self.events = events
+        # Where the last pass stopped. A pass checks one page of unfinished rows, oldest
+        # first; the next goes on from there. Starting from the oldest every time, a
+        # backlog of a page of rows legitimately waiting in the broker hid every newer row
+        # (one whose completion was lost, or whose job the broker lost) for as long as
+        # the backlog lasted.
+        self._after: tuple[datetime, uuid.UUID] | None = None
 
     async def run_once(self, *, min_age_s: float) -> int:
-        """Check unfinished rows older than `min_age_s`; returns how many were re-enqueued."""
+        """Check a page of unfinished rows older than `min_age_s` (the next page each
+        pass, then from the oldest again); returns how many were re-enqueued."""
         fixed = 0
-        for record in await self.store.unfinished(older_than_s=min_age_s):
+        page = await self.store.unfinished(older_than_s=min_age_s, limit=PAGE_ROWS,
+                                           after=self._after)  # fmt: skip
+        self._after = (page[-1].updated_at, page[-1].id) if len(page) == PAGE_ROWS else None
+        for record in page:
             fixed += await self._reconcile(record)
         for record in await self.store.unfinished(
             older_than_s=INLINE_ABANDONED_AFTER_S, inline=True

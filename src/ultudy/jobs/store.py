@@ -399,10 +399,12 @@ class JobStore:
         )  # fmt: skip
 
     async def unfinished(
-        self, *, older_than_s: float, inline: bool = False, limit: int = 500
-    ) -> list[JobRecord]:
+        self, *, older_than_s: float, inline: bool = False, limit: int = 500,
+        after: tuple[datetime, uuid.UUID] | None = None,
+    ) -> list[JobRecord]:  # fmt: skip
         """Cross-owner: queued (or, with `inline`, sync) rows still pending or processing,
-        not touched for `older_than_s`."""
+        not touched for `older_than_s`, oldest first; with `after`, those after that
+        (updated_at, id) only, to page through them."""
         cutoff = utcnow() - timedelta(seconds=older_than_s)
         query = (
             select(jobs)
@@ -411,9 +413,11 @@ class JobStore:
                 jobs.c.updated_at <= cutoff,
                 jobs.c.inline.is_(inline),
             )
-            .order_by(jobs.c.updated_at)
+            .order_by(jobs.c.updated_at, jobs.c.id)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(tuple_(jobs.c.updated_at, jobs.c.id) > after)
         async with self.db.transaction(None) as conn:
             return [_record(r) for r in await conn.execute(query)]
 
