@@ -13,6 +13,7 @@ import numpy.typing as npt
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ultudy.study.text import (
+    LIST_ITEM_RE,
     content_tokens,
     is_prose,
     normalize,
@@ -22,9 +23,6 @@ from ultudy.study.text import (
     split_sentences,
     tokenize,
 )
-
-_LIST_LABEL_RE = re.compile(r"^(?:\d{1,2}[.)]|[a-z][.)]|[-•–*·])\s+")
-
 
 _HEADING_RE = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?([A-Za-z][A-Za-z\- ]{2,60})$")
 
@@ -52,7 +50,7 @@ def analyse(title: str, text: str) -> Analysis:
         if heading and len(block.split()) <= 6:
             headings.append(heading.group(1).strip())
             continue
-        label = _LIST_LABEL_RE.match(block)
+        label = LIST_ITEM_RE.match(block)
         if label:
             listed.add(len(sentences))
         prose = [s for s in split_paragraph(block[label.end() if label else 0 :]) if is_prose(s)]

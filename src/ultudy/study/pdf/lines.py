@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ultudy.study.text import DIVISION_WORDS
 from ultudy.study.text import LIGATURES as LIGATURE_LETTERS
 
 SAME_SIZE = 0.3  # points: sizes closer than this are the same size
@@ -15,7 +16,7 @@ MAX_HEADING_WORDS = 12
 MAX_TITLE_CHARS = 300
 
 
-_PREFIX = r"chapter|section|part|appendix|lecture|unit|module|week"
+_PREFIX = "|".join(DIVISION_WORDS)
 
 
 _NUM = r"\d{1,2}(?:\.\d{1,2}){0,4}|[A-Z](?:\.\d{1,2}){1,4}|[IVX]{1,5}(?=\.)"

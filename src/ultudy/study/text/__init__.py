@@ -1,11 +1,20 @@
 """Text the study engines read: one word lexicon, cleaning, paragraphs and sentences."""
 
 from ultudy.study.text.clean import drop_running_headers, is_running_header, normalize
-from ultudy.study.text.sentences import is_prose, paragraphs, split_paragraph, split_sentences
+from ultudy.study.text.sentences import (
+    LIST_ITEM_RE,
+    is_prose,
+    paragraphs,
+    split_paragraph,
+    split_sentences,
+)
 from ultudy.study.text.words import (
     ABBREVIATIONS,
+    DIVISION_WORDS,
+    FILLER_WORDS,
     GRADER_STOPWORDS,
     LIGATURES,
+    MEANING_WORDS,
     STOPWORDS,
     WORD_RE,
     content_tokens,
@@ -19,8 +28,12 @@ from ultudy.study.text.words import (
 
 __all__ = [
     "ABBREVIATIONS",
+    "DIVISION_WORDS",
+    "FILLER_WORDS",
     "GRADER_STOPWORDS",
     "LIGATURES",
+    "LIST_ITEM_RE",
+    "MEANING_WORDS",
     "STOPWORDS",
     "WORD_RE",
     "content_tokens",

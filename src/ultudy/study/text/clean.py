@@ -11,14 +11,14 @@ import re
 import unicodedata
 from collections import Counter
 
-from ultudy.study.text.words import LIGATURES, tokenize
+from ultudy.study.text.words import DIVISION_WORDS, LIGATURES, tokenize
 
 _SOFT_HYPHENS_RE = re.compile(r"(\w?)[\ufffe\u00ad]\s*(\w?)")
 _HYPHEN_BREAK_RE = re.compile(r"([^\W\d_]+)-\n\s*([^\W\d_]+)")
 _URL_PAREN_RE = re.compile(r"\s*\(\s*(?:see\s+)?(?:https?|ftp)://[^()]*\)")
 _PAGE_NUMBER_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s+of\s+\d{1,4})?\s*$", re.IGNORECASE)
 _RUNNING_HEADER_RE = re.compile(
-    r"^\s*(?:\d{1,4}\s+)?(?:chapter|section|part|appendix|lecture|unit)\s+[\dA-Z]{1,4}\b"
+    rf"^\s*(?:\d{{1,4}}\s+)?(?:{'|'.join(DIVISION_WORDS)})\s+[\dA-Z]{{1,4}}\b"
     r"[:.]?[^\n]{0,80}?\s\d{1,4}\s*$",
     re.IGNORECASE,
 )

@@ -11,7 +11,8 @@ import re
 from ultudy.study.text.clean import normalize
 from ultudy.study.text.words import ABBREVIATIONS, STOPWORDS, WORD_RE
 
-_LIST_ITEM_RE = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][.)]|[-•–*·])\s+")
+LIST_ITEM_RE = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][.)]|[-•–*·])\s+")
+"""A list item's label: "1.", "b)", "-", "•"."""
 _BOUNDARY_RE = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
 _SENTENCE_START_RE = re.compile(r"[\"'“‘(\[]?[A-Z0-9]")
 
@@ -24,7 +25,7 @@ def _wrap_width(lines: list[str]) -> int:
 
 
 def _ends_paragraph(line: str, next_line: str, width: int) -> bool:
-    if not line or not next_line or _LIST_ITEM_RE.match(next_line):
+    if not line or not next_line or LIST_ITEM_RE.match(next_line):
         return True
     return width == 0 or len(line) < 0.7 * width
 
@@ -110,7 +111,7 @@ def is_prose(sentence: str) -> bool:
     """A full sentence of prose: not a heading, a list item, code, an index line or the
     lower-case tail of a sentence cut in two."""
     words = sentence.split()
-    if not 5 <= len(words) <= 80 or _LIST_ITEM_RE.match(sentence):
+    if not 5 <= len(words) <= 80 or LIST_ITEM_RE.match(sentence):
         return False
     if words[0] in STOPWORDS:  # "and SQL99 is ...": the tail of a sentence cut by a page break
         return False

@@ -33,13 +33,12 @@ STOPWORDS: frozenset[str] = frozenset(
 MEANING_WORDS: frozenset[str] = frozenset(
     """
     against before below beside besides between beyond despite down over off under unless
-    otherwise enough ever few least less many now perhaps well becomes use used uses using
-    another anyone others hers herself himself myself ours ourselves theirs themselves
-    yours yourself yourselves
+    otherwise another anyone others enough few least less many well use used uses using
     """.split()
 )
-"""Stopwords that can carry an answer's meaning ("before" for "after", "less" for
-"more"): the grader compares them as content words."""
+"""Stopwords that can carry an answer's meaning: relations ("before" for "after", "under"
+for "over"), quantities ("less", "few", "another") and "use". The grader compares them
+as content words."""
 
 FILLER_WORDS: frozenset[str] = frozenset(
     """
@@ -60,6 +59,12 @@ ABBREVIATIONS: frozenset[str] = frozenset(
     """.split()
 )
 """Words that, followed by a period, do not end a sentence."""
+
+DIVISION_WORDS: tuple[str, ...] = (
+    "chapter", "section", "part", "appendix", "lecture", "unit", "module", "week",
+)  # fmt: skip
+"""Words that name a numbered division of a document ("Chapter 7", "Week 3"): they open
+numbered headings and running headers."""
 
 LIGATURES: dict[str, str] = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st"}
 """Typographic ligatures PDFs leave in their text, and the letters they stand for."""
@@ -93,7 +98,10 @@ def text_hash(*parts: str) -> int:
 
 
 def singular(token: str) -> str:
-    """A crude singular: "connections" → "connection", "libraries" → "library"."""
+    """A crude singular: "connections" → "connection", "libraries" → "library".
+
+    Still a word, so the lesson engine can build "library|libraries" patterns from it;
+    `stem` goes further where only equality matters (grading)."""
     if not token.isalpha() or len(token) <= 3:
         return token
     if token.endswith("ies") and len(token) > 4:
@@ -112,8 +120,9 @@ _SUFFIXES = (
 
 
 def stem(word: str) -> str:
-    """Light suffix stripping: "increases", "increased", "increasing" -> "increas"."""
-    word = word.removesuffix("'s")
+    """`singular`, then light suffix stripping: "increases", "increased", "increasing" ->
+    "increas"; "key" and "keys" -> "key". Not a word, only a key for comparing words."""
+    word = singular(word.removesuffix("'s"))
     if len(word) <= 3 or not word.isalpha():
         return word
     for suffix in _SUFFIXES:
