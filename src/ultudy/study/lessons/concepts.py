@@ -13,11 +13,7 @@ from ultudy.study.lessons.phrases import is_term_like, name_shape, phrase_regex,
 from ultudy.study.text import STOPWORDS, singular
 
 MAX_CONCEPTS = 8
-
-
 MIN_CONCEPTS = 5
-
-
 _DEFINING_VERBS = (
     r"(?:is|are|was|were)\s+(?:\w+ly\s+)?(?:an?|the|one|another|any|some|two|three)|"
     r"refers?\s+to|means?|denotes?|stands?\s+for|describes?|represents?|consists?\s+of|"

@@ -55,14 +55,8 @@ _VERB_CUES = frozenset(
 
 
 _ED_NOUNS = frozenset("speed need seed feed bed red shed embed hundred".split())
-
-
 _DOCUMENT_PARTS = frozenset("chapter chapters section sections page pages figure fig".split())
-
-
 _LY_NOUNS = frozenset("family assembly supply reply anomaly italy july poly monopoly".split())
-
-
 CLASSIFIERS = (
     "function|functions|package|packages|argument|arguments|command|commands|term|terms|"
     "concept|method|methods|class|classes|type|types|process|notion|word|operator|variable"

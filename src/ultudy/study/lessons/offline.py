@@ -14,8 +14,6 @@ from ultudy.study.lessons.phrases import phrase_key
 from ultudy.study.lessons.questions import lesson_questions
 
 logger = logging.getLogger(__name__)
-
-
 OFFLINE_ENGINE_NAME = "offline-v1"
 
 

@@ -13,11 +13,7 @@ from ultudy.study.lessons.phrases import hinted, phrase_regex
 from ultudy.study.text import text_hash
 
 BLANK = "_____"
-
-
 MAX_MCQS = 5
-
-
 MAX_SHORT = 3
 
 

@@ -18,8 +18,6 @@ from ultudy.errors import LLMError, LLMUnavailableError
 from ultudy.study.llm.client import LLMClient, LLMRetryableError
 
 logger = logging.getLogger(__name__)
-
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 

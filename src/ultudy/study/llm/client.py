@@ -21,8 +21,6 @@ import httpx
 from ultudy.errors import LLMError
 
 logger = logging.getLogger(__name__)
-
-
 RETRY_AFTER_CAP_S = 10.0
 
 

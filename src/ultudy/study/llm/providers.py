@@ -17,8 +17,6 @@ from ultudy.errors import LLMError
 from ultudy.study.llm.client import LLMClient, LLMRetryableError, b64, parse_json_object, post_json
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-
-
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 
 

@@ -15,23 +15,11 @@ from ultudy.study.pdf.lines import MAX_HEADING_WORDS, SAME_SIZE
 from ultudy.study.pdf.model import Line
 
 BOLD_WEIGHT = 500  # TeX's bold fonts report 540-585, regular ones 265-415
-
-
 BOLD_SHARE = 0.8  # share of a line's characters that must be bold for the line to be bold
-
-
 CELL_GAP_EM = 1.5  # a gap this wide (in font sizes) separates table cells, not words
-
-
 SAMPLED_CHARS = 12  # characters whose fonts are read on a line too long to be a heading
-
-
 SECTION_NUMBER_RE = re.compile(r"[\dA-Z]{1,2}(?:\.\d{1,2})*\.?")
-
-
 MONO_FONT_RE = re.compile(r"mono|courier|consol|cmtt|cmsltt|menlo|inconsolata", re.IGNORECASE)
-
-
 BOLD_FONT_RE = re.compile(r"bold|black|heavy|semibold|demi|cmbx|cmb\d", re.IGNORECASE)
 
 

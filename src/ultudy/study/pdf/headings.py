@@ -24,27 +24,15 @@ from ultudy.study.pdf.lines import (
 from ultudy.study.pdf.model import Anchor, Line, Page
 
 BOLD_SIZE_RATIO = 0.95  # a bold heading is at least about body size
-
-
 LARGER_SIZE_RATIO = 1.15  # a light heading is clearly larger than body text
-
-
 MAX_HEADING_CHARS = 150
-
-
 TITLE_PAGE_BODY_CHARS = 200  # less body text than this on page 1: it is a title page
-
-
 DEFAULT_BODY_SIZE = 10.0
 
 
 # Dot leaders, or a numbered heading followed by its page number ("3 Usage 2").
 TOC_ENTRY_RE = re.compile(r"(?:\.\s*){3,}\S*$|…\s*\S*$|^\d{1,2}(?:\.\d{1,2})*\.?\s+\D.*\s\d{1,4}$")
-
-
 CAPTION_RE = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|equation)\s*\d", re.IGNORECASE)
-
-
 CONTENTS_KEYS = frozenset({"contents", "tableofcontents", "listoffigures", "listoftables"})
 
 

@@ -8,20 +8,10 @@ from ultudy.study.text import DIVISION_WORDS
 from ultudy.study.text import LIGATURES as LIGATURE_LETTERS
 
 SAME_SIZE = 0.3  # points: sizes closer than this are the same size
-
-
 MAX_HEADING_WORDS = 12
-
-
 MAX_TITLE_CHARS = 300
-
-
 _PREFIX = "|".join(DIVISION_WORDS)
-
-
 _NUM = r"\d{1,2}(?:\.\d{1,2}){0,4}|[A-Z](?:\.\d{1,2}){1,4}|[IVX]{1,5}(?=\.)"
-
-
 NUMBERED_RE = re.compile(
     rf"^(?:(?:{_PREFIX})\s+(?P<pnum>[A-Z]|{_NUM})|(?P<num>{_NUM}))\.?(?::\s*|\s+)"
     r"(?P<title>[^\W\d_].*)$",
@@ -30,8 +20,6 @@ NUMBERED_RE = re.compile(
 
 
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 LIGATURES = str.maketrans(LIGATURE_LETTERS)
 
 

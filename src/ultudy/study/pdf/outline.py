@@ -6,8 +6,6 @@ from ultudy.study.pdf.lines import title_key
 from ultudy.study.pdf.model import Anchor, Page
 
 MAX_OUTLINE_LEVEL = 1  # outline levels kept as sections (0 = chapters, 1 = sections)
-
-
 Entry = tuple[int, str, int]
 """An outline entry: (level, title, 0-based page or -1); level 0 is the top."""
 

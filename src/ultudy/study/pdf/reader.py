@@ -34,23 +34,11 @@ from ultudy.study.pdf.outline import MAX_OUTLINE_LEVEL, top_entries
 from ultudy.study.pdf.sections import layout
 
 logger = logging.getLogger(__name__)
-
-
 PDF_MAGIC = b"%PDF-"
-
-
 MAGIC_SEARCH_BYTES = 1024  # readers accept this much junk before the marker
-
-
 RENDER_SCALE = 2.0  # 144 dpi: enough for a model to read body text
-
-
 MIN_TEXT_CHARS = 10  # fewer non-space characters on a page: it has no text layer
-
-
 MAX_BOOKMARKS = 5000  # a bound on hostile outlines
-
-
 _PDFIUM_LOCK = threading.Lock()
 
 

@@ -12,14 +12,8 @@ from ultudy.study.pdf.outline import outline_anchors
 from ultudy.study.pdf.title import line_title, metadata_title, title_lines
 
 PREAMBLE_MIN_CHARS = 500  # text before the first heading worth a section of its own
-
-
 RUNNING_MIN_PAGES = 3
-
-
 RUNNING_PAGE_SHARE = 0.4
-
-
 PAGE_NUMBER_RE = re.compile(
     r"(?:page\s*)?#(?:\s*(?:of|/)\s*#)?|[-–—\s]*#[-–—\s]*"
     r"|(?=[ivxlc])c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"  # roman: front matter

@@ -8,8 +8,6 @@ from ultudy.study.pdf.lines import MAX_TITLE_CHARS, NUMBERED_RE, SAME_SIZE, lett
 from ultudy.study.pdf.model import Line, Page
 
 TITLE_SIZE_RATIO = 1.12
-
-
 GENERIC_TITLES = frozenset(
     {"untitled", "document", "title", "notitle", "none", "unknown", "presentation",
      "powerpointpresentation", "slide", "pdf", "print", "microsoftword"}
