@@ -8,15 +8,16 @@ The offline engine is a small extractive pipeline:
 
 * the text is cleaned (`ultudy.study.text`) and cut into sentences; only full prose
   sentences are used (not headings, list labels or code);
-* summary: TextRank — TF-IDF sentence vectors, a cosine-similarity graph, PageRank — and
-  the best 3-5 sentences in reading order;
-* concepts: YAKE key phrases, filtered (no fragments, numbers, verbs, generic words or
-  duplicates), ranked up when a sentence defines them ("X is ...", "X refers to ...");
+* summary (`analysis`): TextRank — TF-IDF sentence vectors, a cosine-similarity graph,
+  PageRank — and the best 3-5 sentences in reading order;
+* concepts (`keyphrases`, `concepts`; phrase matching in `phrases`): YAKE key phrases,
+  filtered (no fragments, numbers, verbs, generic words or duplicates), ranked up when a
+  sentence defines them ("X is ...", "X refers to ...");
 * explanation: the defining sentence, else the best-ranked sentence that mentions it;
-* questions: the defining sentence with the concept blanked out, the concept and three
-  other real concepts of the document as choices (shuffled with a seed taken from the
-  text, so a section always gets the same lesson); "What is meant by X?" with the defining
-  sentence as the reference answer.
+* questions (`questions`, `distractors`): the defining sentence with the concept blanked
+  out, the concept and three other real concepts of the document as choices (shuffled
+  with a seed taken from the text, so a section always gets the same lesson); "What is
+  meant by X?" with the defining sentence as the reference answer.
 """
 
 from ultudy.study.lessons.model import (
