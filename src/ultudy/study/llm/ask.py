@@ -77,3 +77,20 @@ async def ask(
     raise LLMError(
         f"The language model returned an invalid {request.what} {max_attempts} times: {reason}"
     )
+
+
+class Asking:
+    """What the model-backed lesson engine, grader and page reader share: a client, asked
+    up to `max_attempts` times with a backoff starting at `backoff_s`."""
+
+    def __init__(self, client: LLMClient, *, max_attempts: int = 3, backoff_s: float = 0.5):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.name = f"{client.name}"
+        self._client = client
+        self._max_attempts = max_attempts
+        self._backoff_s = backoff_s
+
+    async def _ask(self, request: Request, model: type[ModelT]) -> ModelT:
+        return await ask(self._client, request, model, max_attempts=self._max_attempts,
+                         backoff_s=self._backoff_s)  # fmt: skip

@@ -7,8 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ultudy.study.grading import FreeTextGrade
-from ultudy.study.llm.ask import Request, ask
-from ultudy.study.llm.client import LLMClient
+from ultudy.study.llm.ask import Asking, Request
 
 
 class _GradeAnswer(BaseModel):
@@ -51,16 +50,8 @@ def grade_prompt(*, question: str, reference: str, answer: str) -> str:
     )
 
 
-class LLMGrader:
+class LLMGrader(Asking):
     """Grades free-text answers with a language model."""
-
-    def __init__(self, client: LLMClient, *, max_attempts: int = 3, backoff_s: float = 0.5):
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self.name = f"{client.name}"
-        self._client = client
-        self._max_attempts = max_attempts
-        self._backoff_s = backoff_s
 
     async def grade(self, *, question: str, reference: str, answer: str) -> FreeTextGrade:
         if not answer.strip():
@@ -71,11 +62,5 @@ class LLMGrader:
             prompt=grade_prompt(question=question, reference=reference, answer=answer),
             schema=GRADE_SCHEMA,
         )
-        result = await ask(
-            self._client,
-            request,
-            _GradeAnswer,
-            max_attempts=self._max_attempts,
-            backoff_s=self._backoff_s,
-        )
+        result = await self._ask(request, _GradeAnswer)
         return FreeTextGrade(verdict=result.verdict, score=result.score, feedback=result.feedback)

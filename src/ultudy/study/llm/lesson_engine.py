@@ -13,8 +13,7 @@ from ultudy.study.lessons import (
     QuestionDraft,
     SectionInput,
 )
-from ultudy.study.llm.ask import Request, ask
-from ultudy.study.llm.client import LLMClient
+from ultudy.study.llm.ask import Asking, Request
 
 MAX_SECTION_CHARS = 24_000
 
@@ -177,26 +176,12 @@ def lesson_prompt(section: SectionInput) -> str:
     )
 
 
-class LLMLessonEngine(LessonEngine):
+class LLMLessonEngine(Asking, LessonEngine):
     """Writes lessons with a language model; invalid answers are asked for again."""
-
-    def __init__(self, client: LLMClient, *, max_attempts: int = 3, backoff_s: float = 0.5):
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self.name = f"{client.name}"
-        self._client = client
-        self._max_attempts = max_attempts
-        self._backoff_s = backoff_s
 
     async def generate(self, section: SectionInput) -> LessonDraft:
         request = Request(
             what="lesson", system=LESSON_SYSTEM, prompt=lesson_prompt(section), schema=LESSON_SCHEMA
         )
-        answer = await ask(
-            self._client,
-            request,
-            _LessonAnswer,
-            max_attempts=self._max_attempts,
-            backoff_s=self._backoff_s,
-        )
+        answer = await self._ask(request, _LessonAnswer)
         return answer.to_draft()

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ultudy.study.llm.ask import Request, ask
-from ultudy.study.llm.client import LLMClient
+from ultudy.study.llm.ask import Asking, Request
 
 PAGE_SYSTEM = (
     "You transcribe scanned pages of course material. Return the page's text exactly as "
@@ -29,19 +28,13 @@ class _PageText(BaseModel):
     text: str
 
 
-class LLMPageReader:
+class LLMPageReader(Asking):
     """Reads the text of a page image with a vision-capable language model."""
-
-    def __init__(self, client: LLMClient, *, max_attempts: int = 3, backoff_s: float = 0.5):
-        self._client = client
-        self._max_attempts = max_attempts
-        self._backoff_s = backoff_s
 
     async def read(self, png: bytes) -> str:
         request = Request(
             what="page transcription", system=PAGE_SYSTEM, prompt="Transcribe this page.",
             schema=PAGE_SCHEMA, images=(png,),
         )  # fmt: skip
-        result = await ask(self._client, request, _PageText, max_attempts=self._max_attempts,
-                            backoff_s=self._backoff_s)  # fmt: skip
+        result = await self._ask(request, _PageText)
         return result.text.strip()
