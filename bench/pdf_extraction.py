@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from ultudy.study import pdf as ultudy_pdf
-from ultudy.study.pdf_isolated import IsolatedPdfReader
-from ultudy.study.pdf_limits import PdfLimits
+from ultudy.study.pdf import IsolatedPdfReader, PdfLimits
+from ultudy.study.pdf import reader as ultudy_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 PDFS = sorted((ROOT / "tests" / "data" / "pdfs").glob("*.pdf"))

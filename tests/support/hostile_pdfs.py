@@ -13,6 +13,8 @@ import sys
 import zlib
 from pathlib import Path
 
+from ultudy.study.pdf.isolated import CHILD_MODULE
+
 LETTER = b"[0 0 612 792]"
 HELVETICA = b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"
 BOMB_PART_MB = 4
@@ -93,7 +95,7 @@ def pdf_readers(parent: int | None = None) -> list[int]:
             args = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue  # it exited meanwhile
-        ours = args[:3] == [sys.executable.encode(), b"-m", b"ultudy.study.pdf_child"]
+        ours = args[:3] == [sys.executable.encode(), b"-m", CHILD_MODULE.encode()]
         if ours and parent in (None, ppid):
             found.append(int(entry.name))
     return found

@@ -17,11 +17,11 @@ import pytest
 
 from tests.fakes.llm_server import FakeLLMServer, Reply, running
 from ultudy.errors import LLMError
+from ultudy.study.grading import FreeTextGrade
 from ultudy.study.lessons import LessonDraft, SectionInput
 from ultudy.study.llm import (
     GRADE_SCHEMA,
     LESSON_SCHEMA,
-    FreeTextGrade,
     GeminiClient,
     LLMClient,
     LLMGrader,

@@ -13,8 +13,8 @@ import pypdfium2.raw as pdfium_c
 import pytest
 
 from ultudy.errors import PdfError
-from ultudy.study import pdf as pdf_module
 from ultudy.study.pdf import ExtractedDocument, Section, extract_pdf, looks_like_pdf
+from ultudy.study.pdf import reader as pdf_reader
 
 PDFS = Path(__file__).resolve().parents[1] / "data" / "pdfs"
 R_DATA = PDFS / "deb-r-doc-pdf__R-data.pdf"
@@ -89,7 +89,7 @@ def test_running_headers_and_page_numbers_are_not_section_text() -> None:
 def test_without_its_outline_the_same_manual_gets_its_headings_from_fonts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pdf_module, "_outline", lambda _pdf, _count: [])
+    monkeypatch.setattr(pdf_reader, "_outline", lambda _pdf, _count: [])
     doc = extract_pdf(R_DATA)
     titles = [s.title for s in doc.sections]
     assert titles[:5] == [

@@ -1,4 +1,4 @@
-"""Reading PDFs in child processes under caps (`pdf_isolated`, `pdf_limits`): the test
+"""Reading PDFs in child processes under caps (`pdf.isolated`, `pdf.limits`): the test
 PDFs read as they do in-process, and hostile files fail quickly with a message saying
 which cap they hit, leaving no child process behind."""
 
@@ -15,9 +15,14 @@ from PIL import Image
 
 from tests.support.hostile_pdfs import flate_bomb, huge_page, pdf_readers, shared_stream
 from ultudy.errors import PdfError, PdfLimitError
-from ultudy.study.pdf import RENDER_SCALE, ExtractedDocument, extract_pdf, render_page_png
-from ultudy.study.pdf_isolated import IsolatedPdfReader
-from ultudy.study.pdf_limits import PdfLimits
+from ultudy.study.pdf import (
+    RENDER_SCALE,
+    ExtractedDocument,
+    IsolatedPdfReader,
+    PdfLimits,
+    extract_pdf,
+    render_page_png,
+)
 
 PDFS = Path(__file__).resolve().parents[1] / "data" / "pdfs"
 SCAN = PDFS / "pypi-pikepdf__francais.pdf"

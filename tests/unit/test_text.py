@@ -7,13 +7,18 @@ from pathlib import Path
 import pytest
 
 from ultudy.study.text import (
+    FILLER_WORDS,
+    GRADER_STOPWORDS,
+    MEANING_WORDS,
     STOPWORDS,
     content_tokens,
     is_prose,
     is_running_header,
     normalize,
     paragraphs,
+    singular,
     split_sentences,
+    stem,
     text_hash,
     tokenize,
 )
@@ -133,6 +138,8 @@ def test_normalize_drops_running_headers_page_numbers_and_url_asides() -> None:
         ("Chapter 2: Spreadsheet-like data 9", True),
         ("12", True),
         ("Page 3 of 10", True),
+        ("Week 3: Sorting and searching 12", True),  # the PDF reader's division words too
+        ("Module 2 Recursion 41", True),
         ("7 Connections", False),
         ("There are 27 connections.", False),
     ],
@@ -170,6 +177,32 @@ def test_stopwords_and_content_tokens() -> None:
     assert {"the", "is", "of", "which"} <= STOPWORDS
     assert not {"data", "file", "connection", "memory"} & STOPWORDS
     assert content_tokens("The file is a connection to the data.") == ["file", "connection", "data"]
+
+
+def test_grader_stopwords_are_the_shared_list_with_named_differences() -> None:
+    assert GRADER_STOPWORDS == (STOPWORDS - MEANING_WORDS) | FILLER_WORDS
+    assert {"before", "after"} & GRADER_STOPWORDS == {"after"}  # "before" can flip a meaning
+    assert {"basically", "thing"} <= GRADER_STOPWORDS
+    assert not {"basically", "thing"} & STOPWORDS
+
+
+@pytest.mark.parametrize(
+    ("words", "singular_form", "stem_form"),
+    [
+        (("connection", "connections"), "connection", "connect"),
+        (("library", "libraries"), "library", "librari"),
+        (("key", "keys"), "key", "key"),
+        (("city", "cities"), "city", "citi"),
+        (("increase", "increases", "increased", "increasing"), None, "increas"),
+        (("class", "classes"), "class", "class"),
+    ],
+)
+def test_singular_is_a_word_and_stem_conflates_inflections(
+    words: tuple[str, ...], singular_form: str | None, stem_form: str
+) -> None:
+    if singular_form is not None:
+        assert {singular(word) for word in words} == {singular_form}
+    assert {stem(word) for word in words} == {stem_form}
 
 
 def test_is_prose() -> None:

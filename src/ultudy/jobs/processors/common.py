@@ -9,8 +9,7 @@ from ultudy.jobs.context import Services
 from ultudy.study.grading import FreeTextGrader, OfflineGrader
 from ultudy.study.lessons import LessonEngine, OfflineLessonEngine
 from ultudy.study.llm import LLMGrader, LLMLessonEngine, LLMPageReader, make_llm_client
-from ultudy.study.pdf_isolated import IsolatedPdfReader
-from ultudy.study.pdf_limits import PdfLimits
+from ultudy.study.pdf import IsolatedPdfReader, PdfLimits
 from ultudy.study.storage import LocalStorage, Storage
 
 T = TypeVar("T")

@@ -14,8 +14,7 @@ from ultudy.db.study import get_document, insert_document
 from ultudy.errors import JobCancelledError
 from ultudy.jobs.context import JobContext
 from ultudy.jobs.processors.common import page_reader, pdf_reader, storage
-from ultudy.study.pdf import ExtractedDocument, with_page_texts
-from ultudy.study.pdf_isolated import IsolatedPdfReader
+from ultudy.study.pdf import ExtractedDocument, IsolatedPdfReader, with_page_texts
 
 EXTRACT_START_PCT = 5
 EXTRACT_END_PCT = 85

@@ -2,7 +2,7 @@
 
 PDFium runs hostile input in C, is not thread-safe, and cannot be interrupted, so the
 app never calls it in its own process: each reading is a fresh `python -m
-ultudy.study.pdf_child` with its address space and CPU time capped by the kernel
+ultudy.study.pdf.child` with its address space and CPU time capped by the kernel
 (`setrlimit`) and a wall-clock deadline kept here, where the child is killed when it
 passes. No lock is shared, so one job's hostile file does not slow another's reading.
 
@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from ultudy.errors import PdfError, PdfLimitError
-from ultudy.study.pdf import ExtractedDocument, Section
-from ultudy.study.pdf_limits import PdfLimits
+from ultudy.study.pdf.limits import PdfLimits
+from ultudy.study.pdf.model import ExtractedDocument, Section
 
 logger = logging.getLogger(__name__)
 
-CHILD_MODULE = "ultudy.study.pdf_child"
+CHILD_MODULE = "ultudy.study.pdf.child"
 POLL_S = 0.2  # how often `check` runs while the child is busy on one page
 READ_CHUNK_BYTES = 1 << 16
 EXIT_WAIT_S = 5.0  # for a child that closed its output to be reaped

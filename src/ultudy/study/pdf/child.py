@@ -1,4 +1,4 @@
-"""The child process that reads one PDF for `pdf_isolated` (run as `python -m`).
+"""The child process that reads one PDF for `isolated` (run as `python -m`).
 
 It caps its own address space and CPU time before it touches the file, reads the task
 (JSON) from stdin and answers with JSON lines on stdout: `{"page": [done, total]}` per
@@ -18,8 +18,8 @@ import sys
 from typing import Any, TextIO
 
 from ultudy.errors import PdfError, PdfLimitError
-from ultudy.study.pdf import extract_pdf, render_page_png
-from ultudy.study.pdf_limits import PdfLimits
+from ultudy.study.pdf.limits import PdfLimits
+from ultudy.study.pdf.reader import extract_pdf, render_page_png
 
 CPU_GRACE_S = 5  # between SIGXCPU (the soft limit) and SIGKILL (the hard one)
 MEMORY_REPLY = {"error": "memory", "message": ""}
