@@ -5,6 +5,7 @@ with effects keyed by job id)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from tests.faults.checks import counts, effects, report, table, terminal
 from tests.faults.pool import WorkerPool, kill_storm
 from tests.support.backends import Backend
-from tests.support.harness import api
+from tests.support.harness import api, eventually
 from ultudy.api.state import AppState
 from ultudy.db.models import jobs
 from ultudy.jobs.states import JobType
@@ -31,6 +32,9 @@ OWNERS = 20  # 50 jobs each: well under any per-user cap on pending jobs
 WORKERS = 3
 KILL_EVERY_S = (2.0, 4.0)
 STORM_DEADLINE_S = 200
+# A completion event lost with its worker is published by a live worker's reconciler pass
+# (every 1 s here) once the row has settled (jobs.announce.SETTLE_S).
+EVENTS_DEADLINE_S = 20
 # Stalled jobs come back fast; small concurrency and ~0.2 s jobs keep the run going long
 # enough for several kills, each landing on jobs mid-run.
 STORM = {
@@ -96,6 +100,12 @@ async def test_kill_9_storm_every_job_completes_once_with_one_effect(
             await kill_storm(pool, lambda: all_terminal(state), interval_s=KILL_EVERY_S,
                              deadline_s=STORM_DEADLINE_S,
                              describe=lambda: describe(state))  # fmt: skip
+            with contextlib.suppress(AssertionError):  # asserted below, with the counts
+                await eventually(
+                    lambda: asyncio.to_thread(completed_events, redis_client, backend.prefix),
+                    lambda seen: all(seen[i] >= 1 for i in ids),
+                    timeout=EVENTS_DEADLINE_S,
+                )
         finally:
             codes = pool.close()
         rows = await table(state, select(jobs))
@@ -110,6 +120,7 @@ async def test_kill_9_storm_every_job_completes_once_with_one_effect(
         jobs_run_more_than_once=sum(n > 1 for n in run_count.values()),
         rows_started_more_than_once=sum(row.attempts > 1 for row in rows),
         reconciler_passes_that_enqueued=logs.count("reconciler re-enqueued"),
+        passes_that_published_lost_events=logs.count("lost terminal event"),
         completed_events_missing=sum(events[i] == 0 for i in ids),
         seconds=round(time.monotonic() - began, 1),
     )  # fmt: skip
@@ -123,9 +134,9 @@ async def test_kill_9_storm_every_job_completes_once_with_one_effect(
     assert all([row.result_data["effect"]] == standing[row.id] for row in rows)
     assert set(run_count) == set(ids)
     assert all(row.started_at <= row.completed_at for row in rows)
-    # Completed once, as a watcher sees it: never two completion events for one job. A
-    # worker killed between a row's completion and its event (a 3 ms linger) loses the
-    # event: counted above (`completed_events_missing`), not asserted; the row has it.
-    assert max(events.values()) == 1, events.most_common(3)
+    # Completed once, as a watcher sees it: exactly one completion event per job, even for
+    # a job whose worker was killed between its row's completion and its event (a 3 ms
+    # linger): a live worker's reconciler published that one.
+    assert [i for i in ids if events[i] != 1] == [], events.most_common(3)
     assert pool.kills >= 3, "the storm ended before it had really begun"
     assert any(n > 1 for n in run_count.values()), "no job was delivered twice"

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -29,16 +30,19 @@ EXIT_MARGIN_S = 8  # process teardown on a loaded machine
 SHUTDOWN = {"shutdown_grace_s": GRACE_S, "lock_duration_ms": 2000, "stalled_interval_ms": 1000,
             "concurrency_lesson_generation": 5}  # fmt: skip
 # 6 s: outlasts the grace period. Its effect (a SQL transaction, at 3 s) comes after the
-# grace period ends: a processor cancelled inside a SQLite transaction by the forced close
-# held the file's write lock, and the worker's last row writes waited out the 10 s busy
-# timeout (reported separately; not what this test is about).
+# grace period ends; a processor cancelled inside a transaction is the next test's case.
 LONG = {"steps": 60, "sleep_ms": 100, "effect": True}
 SHORT = {"steps": 5, "sleep_ms": 100, "effect": True}  # 0.5 s: ends within it
 API_EXIT_S = 5
+# A job inside a SQL write transaction when the grace period ends (on SQLite it holds the
+# file's write lock), and jobs whose progress writes are queued behind it at the exit.
+HOLDING = {"steps": 2, "sleep_ms": 200, "hold_write_s": 30}
+CHATTY = {"steps": 100, "sleep_ms": 50}
+HELD_EXIT_MARGIN_S = 3
 
 
-async def submit(state: AppState, data: dict[str, object], n: int) -> list[str]:
-    return [str((await state.jobs.submit("alice", JobType.LESSON_GENERATION, data)).id)
+async def submit(state: AppState, data: Mapping[str, object], n: int) -> list[str]:
+    return [str((await state.jobs.submit("alice", JobType.LESSON_GENERATION, dict(data))).id)
             for _ in range(n)]  # fmt: skip
 
 
@@ -94,6 +98,42 @@ async def test_sigterm_worker_exits_cleanly_and_nothing_is_lost(
     assert final == {"completed": 9}, final
     assert all(rows[i].attempts >= 2 for i in long_ids)  # run again by the second worker
     assert all([rows[i].result_data["effect"]] == standing[rows[i].id] for i in rows)
+    assert codes == [0, 0]
+
+
+async def test_sigterm_worker_with_a_job_inside_a_write_transaction_exits_in_grace(
+    backend: Backend, tmp_path: Path
+) -> None:
+    pool = WorkerPool(backend.env(**SHUTDOWN), tmp_path)
+    note = tmp_path / "holding.txt"
+    async with api(backend.settings(**SHUTDOWN)) as (_client, state):
+        try:
+            first = pool.spawn()
+            await pool.wait_up()
+            ids = await submit(state, CHATTY, 2)
+            await eventually(lambda: statuses(state, ids), lambda s: s == ["processing"] * 2)
+            # submitted last: while it holds the write lock on SQLite, nothing else is written
+            ids += await submit(state, {**HOLDING, "runs_file": str(note)}, 1)
+            await eventually(lambda: asyncio.to_thread(note.exists), bool)
+            began = time.monotonic()
+            first.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(first.wait, GRACE_S + EXIT_MARGIN_S + 15)
+            took_s = time.monotonic() - began
+            left = await statuses(state, ids)
+            pool.spawn()
+            final = await eventually(lambda: counts(state), lambda c: terminal(c) == 3,
+                                     timeout=60)  # fmt: skip
+        finally:
+            codes = pool.close()
+    log = pool.log_text()
+    report(f"worker SIGTERM mid-transaction [{backend.name}]", exit_s=round(took_s, 2),
+           after_exit=left)  # fmt: skip
+    assert code == 0, log[-3000:]
+    assert "grace period over" in log
+    assert took_s <= GRACE_S + HELD_EXIT_MARGIN_S, log[-3000:]
+    assert "job row write failed" not in log, log[-3000:]
+    assert left == ["processing"] * 3  # left for stalled recovery, not lost
+    assert final == {"completed": 3}, final
     assert codes == [0, 0]
 
 

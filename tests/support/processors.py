@@ -4,7 +4,10 @@ Input knobs: `steps` progress updates `sleep_ms` apart; `fail: "input"` raises a
 error; `crash_until_attempt: N` raises an unexpected error on attempts 1..N; `done_file`
 gets one line per completed run (to count executions across processes); `effect: true`
 writes the job's effect keyed by its id halfway through (tests.support.effects), after a
-line in `runs_file` (every run that reached it), and returns the standing effect's token.
+line in `runs_file` (every run that reached it), and returns the standing effect's token;
+`hold_write_s` holds a SQL write transaction open that long after the steps, on the first
+attempt, after a line in `runs_file` once it is open (a processor stopped mid-transaction
+by a worker's shutdown).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncio
 import os
 from typing import Any
 
-from tests.support.effects import keyed_effect
+from tests.support.effects import held_write, keyed_effect
 from ultudy.errors import JobInputError
 from ultudy.jobs.context import JobContext, Registry
 from ultudy.jobs.states import JobType
@@ -31,6 +34,8 @@ async def scripted(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
         await ctx.progress(step * 100 / steps, f"step {step} of {steps}")
         if data.get("effect") and step == (steps + 1) // 2:
             effect = await _run_effect(ctx, data)
+    if data.get("hold_write_s") and ctx.attempt == 1:
+        await held_write(ctx, float(data["hold_write_s"]), data.get("runs_file"))
     if "done_file" in data:
         with open(data["done_file"], "a") as fh:
             fh.write(f"{ctx.job_id} {os.getpid()}\n")

@@ -19,6 +19,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from ultudy.db.cancel import roll_back_on_cancel
+
 SQLITE_BUSY_TIMEOUT_MS = 10000
 # A request during an outage must answer (503) in a few seconds, never hang: a connect to
 # a server that does not answer, or a wait for a pooled connection, gives up after these.
@@ -66,6 +68,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             url, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        roll_back_on_cancel(engine)
         return engine
     options: dict[str, Any] = {
         "pool_size": 10, "max_overflow": 20, "pool_pre_ping": True,

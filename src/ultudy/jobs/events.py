@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,23 +21,47 @@ from ultudy.jobs.store import JobRecord
 
 logger = logging.getLogger(__name__)
 
-# Appends a batch of events (one per key) and pushes back each stream's expiry, in one
-# command: cheaper to send and to parse than a pipeline of XADDs and EXPIREs.
-# ARGV: maxlen, ttl_s, then one payload per key.
+# Appends a batch of events (one per stream key) and pushes back each stream's expiry, in
+# one command: cheaper to send and to parse than a pipeline of XADDs and EXPIREs.
+# A job's terminal event (completed, failed, cancelled) goes out once: it is appended only
+# if its job id joins the "announced" set (the last key, scored by time) in the same call.
+# The reconciler reads that set to find terminal rows whose event was lost (the process
+# died between the row's write and the event), and publishes theirs through here too.
+# ARGV: maxlen, ttl_s, now_ms, keep_ms, then per event its payload and its job id if it
+# is terminal (else ""). Returns each event's id, "" for one that was out already.
 APPEND_SCRIPT = """
+local announced = KEYS[#KEYS]
 local ids = {}
 local seen = {}
-for i, key in ipairs(KEYS) do
-  ids[i] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[i + 2])
-end
-for _, key in ipairs(KEYS) do
-  if not seen[key] then
-    seen[key] = true
-    redis.call('EXPIRE', key, ARGV[2])
+local once_used = false
+for i = 1, #KEYS - 1 do
+  local once = ARGV[4 + 2 * i]
+  if once == '' or redis.call('ZADD', announced, 'NX', ARGV[3], once) == 1 then
+    ids[i] = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[3 + 2 * i])
+  else
+    ids[i] = ''
   end
+  if once ~= '' then once_used = true end
+  if not seen[KEYS[i]] then
+    seen[KEYS[i]] = true
+    redis.call('EXPIRE', KEYS[i], ARGV[2])
+  end
+end
+if once_used then
+  redis.call('ZREMRANGEBYSCORE', announced, '-inf', ARGV[3] - ARGV[4])
+  redis.call('PEXPIRE', announced, ARGV[4])
 end
 return ids
 """
+# The events that end a job: one each, at most, per job (see APPEND_SCRIPT).
+TERMINAL_EVENTS = frozenset({"job.completed", "job.failed", "job.cancelled"})
+# How long a job stays in the announced set: longer than the reconciler looks back
+# (jobs.announce.RECOVER_WITHIN_S) for rows whose terminal event is missing.
+ANNOUNCED_KEEP_S = 300
+# job ids one ZMSCORE asks about
+ANNOUNCED_PAGE = 1000
+# (owner, payload, job id if the event is terminal else "")
+Item = tuple[str, str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,39 +87,56 @@ class EventLog:
         self._append = redis.register_script(APPEND_SCRIPT)
         # Concurrent publishes from one process share one round trip; with `linger_s`, a
         # publish waits up to that long for company (nobody awaits it).
-        self._batch: GroupCommit[tuple[str, str], str] | None = (
+        self._batch: GroupCommit[Item, str] | None = (
             GroupCommit(self._append_many, name="events", linger_s=linger_s) if batched else None
         )
 
     def key(self, owner_id: str) -> str:
         return f"{self.prefix}:events:{owner_id}"
 
+    @property
+    def announced_key(self) -> str:
+        # not under `events:`, where every key is an owner's stream
+        return f"{self.prefix}:announced"
+
     def publish_nowait(self, owner_id: str, kind: str, data: dict[str, Any]) -> None:
         """Queue an event (batched mode): a job does not wait for its watchers, and the
         order of publishes is the order in the stream. A broker hiccup is logged only."""
         if self._batch is None:
             raise RuntimeError("publish_nowait needs a batched EventLog")
-        payload = json.dumps({"type": kind, **data}, separators=(",", ":"), default=str)
-        self._batch.submit_nowait((owner_id, payload)).add_done_callback(_log_failure)
+        self._batch.submit_nowait(_item(owner_id, kind, data)).add_done_callback(_log_failure)
 
     async def publish(self, owner_id: str, kind: str, data: dict[str, Any]) -> str | None:
         """Append an event; a broker hiccup must not fail the job, so it is logged only.
-        Batched: queued, not awaited, and None is returned."""
+        Batched: queued, not awaited, and None is returned; None too for a job's terminal
+        event that was out already."""
         if self._batch is not None:
             self.publish_nowait(owner_id, kind, data)
             return None
-        payload = json.dumps({"type": kind, **data}, separators=(",", ":"), default=str)
         try:
-            return (await self._append_many([(owner_id, payload)]))[0]
+            return (await self._append_many([_item(owner_id, kind, data)]))[0] or None
         except RedisError:
             logger.warning("could not publish %s for owner %s", kind, owner_id, exc_info=True)
             return None
 
-    async def _append_many(self, items: list[tuple[str, str]]) -> list[str]:
-        keys = [self.key(owner_id) for owner_id, _ in items]
-        args: list[str | int] = [self.maxlen, self.ttl_s, *(payload for _, payload in items)]
+    async def _append_many(self, items: list[Item]) -> list[str]:
+        keys = [*(self.key(owner_id) for owner_id, _, _ in items), self.announced_key]
+        args: list[str | int] = [self.maxlen, self.ttl_s, int(time.time() * 1000),
+                                 ANNOUNCED_KEEP_S * 1000]  # fmt: skip
+        for _, payload, once in items:
+            args += [payload, once]
         replies: list[Any] = await self._append(keys=keys, args=args)
         return [str(event_id) for event_id in replies]
+
+    async def unannounced(self, job_ids: list[str]) -> list[str]:
+        """Those of `job_ids` whose terminal event has not gone out (within the last
+        ANNOUNCED_KEEP_S)."""
+        missing: list[str] = []
+        for start in range(0, len(job_ids), ANNOUNCED_PAGE):
+            page = job_ids[start : start + ANNOUNCED_PAGE]
+            scores: list[Any] = await self.redis.zmscore(self.announced_key, page)
+            missing += [job_id for job_id, score in zip(page, scores, strict=True) if score is None]
+        return missing
 
     async def drain(self) -> None:
         """Wait until every queued event is written (at shutdown)."""
@@ -120,6 +162,13 @@ class EventLog:
                 body = json.loads(fields["d"])
                 events.append(JobEvent(id=str(event_id), type=body.pop("type"), data=body))
         return events
+
+
+def _item(owner_id: str, kind: str, data: dict[str, Any]) -> Item:
+    payload = json.dumps({"type": kind, **data}, separators=(",", ":"), default=str)
+    job_id = (data.get("job") or {}).get("id") if kind in TERMINAL_EVENTS else None
+    once = "" if job_id is None else str(job_id)
+    return owner_id, payload, once
 
 
 def _log_failure(future: asyncio.Future[str]) -> None:

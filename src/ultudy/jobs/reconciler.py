@@ -5,7 +5,8 @@ SQL is the source of truth. A row still `pending` or `processing` whose BullMQ j
 enqueued again; adding with `jobId` = row id makes a second add harmless. A row whose
 BullMQ job completed without the row hearing of it (a completion written behind, then
 lost) is run again. A row whose BullMQ job failed without our code recording it (stalled
-too many times) is failed.
+too many times) is failed. A row that ended without its terminal event going out gets it
+(jobs.announce).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 import uuid
 from datetime import datetime
 
+from ultudy.jobs.announce import Announcer
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.states import ACTIVE, JobType
@@ -47,6 +49,7 @@ class Reconciler:
         # (one whose completion was lost, or whose job the broker lost) for as long as
         # the backlog lasted.
         self._after: tuple[datetime, uuid.UUID] | None = None
+        self.announcer = Announcer(store, events)
 
     async def run_once(self, *, min_age_s: float) -> int:
         """Check a page of unfinished rows older than `min_age_s` (the next page each
@@ -65,6 +68,7 @@ class Reconciler:
                 await self.events.publish_job("job.failed", failed)
         if fixed:
             logger.warning("reconciler re-enqueued %d job(s) missing from the broker", fixed)
+        await self.announcer.run_once()
         return fixed
 
     async def _reconcile(self, stale: JobRecord) -> int:
