@@ -246,13 +246,14 @@ async def hub_on(backend: Backend) -> AsyncIterator[tuple[EventHub, EventLog]]:
         yield hub, log
     finally:
         await hub.close()
+        await log.drain()
         await redis.aclose()
 
 
 async def first_event_delay_s(log: EventLog, hub: EventHub, owner: str) -> float:
     sub = await hub.subscribe(owner, None)
     start = asyncio.get_running_loop().time()
-    await log.publish(owner, "job.created", {"job": {"id": owner}})
+    log.publish(owner, "job.created", {"job": {"id": owner}})
     await asyncio.wait_for(anext(aiter(sub.events())), 3)
     return asyncio.get_running_loop().time() - start
 
@@ -292,11 +293,10 @@ async def test_batched_appends_keep_order_per_stream_and_set_each_expiry(
     """Concurrent publishes share one append (a script of XADDs and EXPIREs): every
     event lands in its owner's stream in publish order, and each stream expires."""
     redis = Redis.from_url(backend.redis_url, decode_responses=True)
-    log = EventLog(redis, prefix=backend.prefix, maxlen=1000, ttl_s=120, batched=True,
-                   linger_s=0.01)  # fmt: skip
+    log = EventLog(redis, prefix=backend.prefix, maxlen=1000, ttl_s=120, linger_s=0.01)
     try:
         for n in range(6):
-            log.publish_nowait("alice" if n % 2 else "bob", "job.progress", {"n": n})
+            log.publish("alice" if n % 2 else "bob", "job.progress", {"n": n})
         await log.drain()
         for owner, expected in (("alice", [1, 3, 5]), ("bob", [0, 2, 4])):
             events = await log.read(owner, after="0", block_ms=None)

@@ -27,7 +27,7 @@ from ultudy.api.schemas import JobOut
 from ultudy.api.state import AppState
 from ultudy.config import AuthMode
 from ultudy.jobs.events import JobEvent
-from ultudy.jobs.store import JobRecord
+from ultudy.jobs.record import JobRecord
 
 router = APIRouter(prefix="/jobs", tags=["events"])
 
