@@ -35,7 +35,7 @@ from ultudy.jobs.runner import JobRunner
 from ultudy.jobs.service import JobService
 from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
-from ultudy.jobs.writer import BatchedWriter, DirectWriter
+from ultudy.jobs.writer import DirectWriter, batched_writer
 
 CONCURRENCY = 10
 PRODUCERS = 10  # concurrent submitters, as concurrent web requests would be
@@ -137,12 +137,10 @@ def service_for(sys_: System) -> tuple[JobService, Database]:
                         retention_completed_count=100000, redis_prefix=PREFIX)  # fmt: skip
     db = Database(settings.resolved_database_url)
     queues = JobQueues(settings, sys_.redis_url)
-    events = EventLog(
-        queues.redis, prefix=settings.redis_prefix, maxlen=1000, ttl_s=3600, batched=True
-    )
+    events = EventLog(queues.redis, prefix=settings.redis_prefix, maxlen=1000, ttl_s=3600)
     store = JobStore(db)
     runner = JobRunner(Services(settings=settings, db=db), DirectWriter(store), events, {})
-    return JobService(store, queues, events, runner, creator=BatchedWriter(store, linger_s=0)), db
+    return JobService(store, queues, events, runner, creator=batched_writer(store, linger_s=0)), db
 
 
 async def completed_in_queue(queue: Queue) -> int:

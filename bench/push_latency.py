@@ -66,6 +66,7 @@ async def submit(sys_: System, owner: str) -> str:
     record = await JobService(store, queues, events, runner).submit(
         owner, JobType.LESSON_GENERATION, {}
     )
+    await events.drain()
     await queues.close()
     await db.dispose()
     return str(record.id)

@@ -112,10 +112,6 @@ class Settings(BaseSettings):
         the tables' owner, which row-level security does not bind; see `db.roles`."""
         return self.database_system_url or self.resolved_database_url
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
     def concurrency_for(self, queue_name: str) -> int:
         return int(getattr(self, "concurrency_" + queue_name.replace("-", "_")))
 

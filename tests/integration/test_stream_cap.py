@@ -37,6 +37,7 @@ async def hub_on(
         yield hub, log
     finally:
         await hub.close()
+        await log.drain()
         await redis.delete(log.key("alice"), log.key("bob"))
         await redis.aclose()
 
@@ -53,8 +54,8 @@ async def test_the_oldest_subscription_beyond_the_cap_ends_and_others_are_untouc
         assert not third.replaced
         assert [e async for e in first.events()] == []  # ends at once
         assert hub.subscriber_count == 3
-        await log.publish("alice", "job.created", {"job": {"id": "a"}})
-        await log.publish("bob", "job.created", {"job": {"id": "b"}})
+        log.publish("alice", "job.created", {"job": {"id": "a"}})
+        log.publish("bob", "job.created", {"job": {"id": "b"}})
         for sub, job in ((second, "a"), (third, "a"), (bob, "b")):
             event = await asyncio.wait_for(anext(aiter(sub.events())), 3)
             assert event.data["job"]["id"] == job
@@ -67,11 +68,12 @@ async def test_a_long_replay_comes_in_pages_in_order_then_live(backend: Backend)
     async with hub_on(backend, max_per_owner=5) as (hub, log):
         total = REPLAY_PAGE * 2 + 5
         for n in range(total):
-            await log.publish("alice", "job.progress", {"n": n})
+            log.publish("alice", "job.progress", {"n": n})
+        await log.drain()
         first = (await log.read("alice", after="0", block_ms=None))[0]
         sub = await hub.subscribe("alice", first.id)
         assert len(sub._page) == REPLAY_PAGE  # one page held, not the whole backlog
-        await log.publish("alice", "job.progress", {"n": total})
+        log.publish("alice", "job.progress", {"n": total})
         seen: list[int] = []
         async for event in sub.events():
             seen.append(event.data["n"])

@@ -20,16 +20,19 @@ from ultudy.db.engine import make_system_writer_engine
 from ultudy.db.models import jobs
 from ultudy.db.outage import DatabaseUnavailableError
 from ultudy.db.types import utcnow
-from ultudy.jobs import writer as writer_module
+from ultudy.jobs.planning import Op, fuse
+from ultudy.jobs.record import new_job, row_values
+from ultudy.jobs.statements import PG_BATCH_SQL
 from ultudy.jobs.states import JobType
-from ultudy.jobs.store import PG_BATCH_SQL, JobStore, new_job, row_values
-from ultudy.jobs.writer import BatchedWriter
+from ultudy.jobs.store import JobStore
+from ultudy.jobs.writer import batched, batched_writer
+from ultudy.jobs.writer.postgres import PostgresWriter
 
 
 async def test_batched_starts_and_completions_apply_once_each_in_order(backend: Backend) -> None:
     db = backend.database()
     store = JobStore(db)
-    writer = BatchedWriter(store)
+    writer = batched_writer(store)
     try:
         records = [await store.create(owner_id=f"o{i % 3}", type=JobType.LESSON_GENERATION,
                                       input_data={"i": i}, max_attempts=3) for i in range(12)]  # fmt: skip
@@ -62,7 +65,7 @@ async def test_batched_starts_and_completions_apply_once_each_in_order(backend: 
 async def test_a_slow_job_is_started_then_completed_in_separate_writes(backend: Backend) -> None:
     db = backend.database()
     store = JobStore(db)
-    writer = BatchedWriter(store)
+    writer = batched_writer(store)
     try:
         record = await store.create(owner_id="a", type=JobType.MATERIAL_UPLOAD, input_data={},
                                     max_attempts=3)  # fmt: skip
@@ -88,7 +91,7 @@ async def test_a_completion_written_behind_frees_its_caller_and_keeps_its_times(
     flush that carried it went."""
     db = backend.database()
     store = JobStore(db)
-    writer = BatchedWriter(store, linger_s=0.2)  # one flush, long after the submits
+    writer = batched_writer(store, linger_s=0.2)  # one flush, long after the submits
     records = [await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
                                   input_data={}, max_attempts=3) for _ in range(3)]  # fmt: skip
     first, second, cancelled = records
@@ -146,7 +149,7 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
     (id, owner) row-value IN alone)."""
     db = backend.database()
     store = JobStore(db)
-    writer = BatchedWriter(store)
+    writer = batched_writer(store)
     backlog = [new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={},
                        max_attempts=3) for _ in range(3000)]  # fmt: skip
     seen: list[tuple[str, Any]] = []
@@ -204,16 +207,15 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
     takes only its own job's writes along, another job's start and progress linger on."""
     db = backend.database()
     store = JobStore(db)
-    writer = BatchedWriter(store, linger_s=0.5, urgent_linger_s=0)  # to see who lingers
+    writer = batched_writer(store, linger_s=0.5, urgent_linger_s=0)  # to see who lingers
     applied: list[list[tuple[str, uuid.UUID]]] = []
 
-    def spy(ops: list[writer_module.Op]) -> Any:
+    def spy(ops: list[Op]) -> Any:
         kept, alias = fuse(ops)
-        applied.append([(op[0], op[1]) for _, op in kept])
+        applied.append([(op.kind, op.job_id) for _, op in kept])
         return kept, alias
 
-    fuse = writer_module._fuse
-    monkeypatch.setattr(writer_module, "_fuse", spy)
+    monkeypatch.setattr(batched, "fuse", spy)
     record = await store.create(owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={},
                                 max_attempts=3)  # fmt: skip
     other = await store.create(owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={},
@@ -229,7 +231,7 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
         assert (done.status, done.progress, done.progress_message) == ("completed", 100, "Done")
         assert await started is not None
         assert applied == [[("run", record.id)]]
-        assert not other_started.done()  # type: ignore[attr-defined]
+        assert not other_started.done()
         assert await other_started is not None
         assert applied[1:] == [[("start", other.id), ("progress", other.id)]]
     finally:
@@ -246,7 +248,7 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
 async def test_batched_creates_store_every_field_as_given(backend: Backend) -> None:
     db = backend.database()
     store = JobStore(db)
-    writer = BatchedWriter(store, linger_s=0.01)
+    writer = batched_writer(store, linger_s=0.01)
     when = utcnow().replace(microsecond=123456)
     records = [
         new_job(owner_id="a", type=JobType.LESSON_GENERATION, max_attempts=3,
@@ -304,7 +306,7 @@ async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnect
     (its jobs retry) and the next one works on a new connection."""
     db = backend.database()
     store = JobStore(db)
-    writer = BatchedWriter(store, linger_s=0)
+    writer = PostgresWriter(store, linger_s=0)
     make = [new_job(owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
             for _ in range(4)]  # fmt: skip
     try:
@@ -333,10 +335,10 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
     """A completion written behind has no caller left to retry the job: the writer tries
     the write again (the result is only in memory) and closing waits for it. When the
     job's start write was the one lost, the retry writes the start along with it."""
-    monkeypatch.setattr(writer_module, "BEHIND_RETRY_S", (0.05, 0.05, 0.05))
+    monkeypatch.setattr(batched, "BEHIND_RETRY_S", (0.05, 0.05, 0.05))
     db = backend.database()
     store = JobStore(db)
-    writer = BatchedWriter(store, linger_s=0)
+    writer = batched_writer(store, linger_s=0)
     record = await store.create(owner_id="a", type=JobType.LESSON_GENERATION, input_data={},
                                 max_attempts=3)  # fmt: skip
     written: list[Any] = []
@@ -383,7 +385,7 @@ async def test_batch_writes_go_by_primary_key_in_a_generic_plan_made_on_an_empty
     """The writer's statements are prepared: after a few runs PostgreSQL may reuse one
     generic plan, made from whatever the statistics said. Made on an empty table, it
     must still look rows up by key, not walk a status's rows (the pending backlog) on
-    every flush: measured 7 ms per 16-row flush on a few thousand rows that way."""
+    every flush."""
     db = backend.database()
     try:
         async with db.transaction(None) as conn:

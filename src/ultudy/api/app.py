@@ -43,7 +43,7 @@ from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.runner import JobRunner
 from ultudy.jobs.service import JobFailedError, JobService, JobStateError
 from ultudy.jobs.store import JobStore
-from ultudy.jobs.writer import BatchedWriter, DirectWriter
+from ultudy.jobs.writer import DirectWriter, batched_writer
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,6 @@ async def build_state(settings: Settings, registry: Registry | None = None) -> A
         prefix=settings.redis_prefix,
         maxlen=settings.event_stream_maxlen,
         ttl_s=settings.event_stream_ttl_s,
-        batched=True,
     )
     services = Services(settings=settings, db=db)
     store = JobStore(db)
@@ -81,7 +80,7 @@ async def build_state(settings: Settings, registry: Registry | None = None) -> A
     runner = JobRunner(services, DirectWriter(store), events, registry)
     return AppState(
         settings=settings, db=db, queues=queues, events=events,
-        jobs=JobService(store, queues, events, runner, creator=BatchedWriter(store, linger_s=0),
+        jobs=JobService(store, queues, events, runner, creator=batched_writer(store, linger_s=0),
                         pending_cap=PendingCap(db, settings.max_pending_jobs_per_user)),
         services=services,
         registry=registry, embedded=embedded,

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ultudy.jobs.store import JobRecord
+from ultudy.jobs.record import JobRecord
 
 
 class JobOut(BaseModel):

@@ -57,7 +57,7 @@ class Announcer:
         for job_id in await self.events.unannounced(ended):
             record = await self.store.get(uuid.UUID(job_id), owner_id=None)
             if record is not None and (kind := EVENT_OF.get(JobStatus(record.status))):
-                await self.events.publish_job(kind, record)
+                self.events.publish_job(kind, record)
                 published += 1
         self._until = until
         if published:

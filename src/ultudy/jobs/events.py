@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from ultudy.jobs.batching import GroupCommit
-from ultudy.jobs.store import JobRecord
+from ultudy.jobs.record import JobRecord
 
 logger = logging.getLogger(__name__)
 
@@ -76,19 +75,20 @@ def event_payload(kind: str, record: JobRecord) -> dict[str, Any]:
 
 
 class EventLog:
+    """Publishes are queued, not awaited: a job does not wait for its watchers. Concurrent
+    publishes of one process share one round trip; with `linger_s`, a publish waits up to
+    that long for company."""
+
     def __init__(
-        self, redis: Redis, *, prefix: str, maxlen: int, ttl_s: int, batched: bool = False,
-        linger_s: float = 0.0,
-    ) -> None:  # fmt: skip
+        self, redis: Redis, *, prefix: str, maxlen: int, ttl_s: int, linger_s: float = 0.0
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.maxlen = maxlen
         self.ttl_s = ttl_s
         self._append = redis.register_script(APPEND_SCRIPT)
-        # Concurrent publishes from one process share one round trip; with `linger_s`, a
-        # publish waits up to that long for company (nobody awaits it).
-        self._batch: GroupCommit[Item, str] | None = (
-            GroupCommit(self._append_many, name="events", linger_s=linger_s) if batched else None
+        self._batch: GroupCommit[Item, str] = GroupCommit(
+            self._append_many, name="events", linger_s=linger_s
         )
 
     def key(self, owner_id: str) -> str:
@@ -99,25 +99,14 @@ class EventLog:
         # not under `events:`, where every key is an owner's stream
         return f"{self.prefix}:announced"
 
-    def publish_nowait(self, owner_id: str, kind: str, data: dict[str, Any]) -> None:
-        """Queue an event (batched mode): a job does not wait for its watchers, and the
-        order of publishes is the order in the stream. A broker hiccup is logged only."""
-        if self._batch is None:
-            raise RuntimeError("publish_nowait needs a batched EventLog")
+    def publish(self, owner_id: str, kind: str, data: dict[str, Any]) -> None:
+        """Queue an event: the order of publishes is the order in the stream (a job's
+        terminal event that was out already is dropped there). A broker hiccup must not
+        fail the job, so it is logged only."""
         self._batch.submit_nowait(_item(owner_id, kind, data)).add_done_callback(_log_failure)
 
-    async def publish(self, owner_id: str, kind: str, data: dict[str, Any]) -> str | None:
-        """Append an event; a broker hiccup must not fail the job, so it is logged only.
-        Batched: queued, not awaited, and None is returned; None too for a job's terminal
-        event that was out already."""
-        if self._batch is not None:
-            self.publish_nowait(owner_id, kind, data)
-            return None
-        try:
-            return (await self._append_many([_item(owner_id, kind, data)]))[0] or None
-        except RedisError:
-            logger.warning("could not publish %s for owner %s", kind, owner_id, exc_info=True)
-            return None
+    def publish_job(self, kind: str, record: JobRecord) -> None:
+        self.publish(record.owner_id, kind, event_payload(kind, record))
 
     async def _append_many(self, items: list[Item]) -> list[str]:
         keys = [*(self.key(owner_id) for owner_id, _, _ in items), self.announced_key]
@@ -140,14 +129,7 @@ class EventLog:
 
     async def drain(self) -> None:
         """Wait until every queued event is written (at shutdown)."""
-        if self._batch is not None:
-            await self._batch.drain()
-
-    async def publish_job(self, kind: str, record: JobRecord) -> str | None:
-        return await self.publish(record.owner_id, kind, event_payload(kind, record))
-
-    def publish_job_nowait(self, kind: str, record: JobRecord) -> None:
-        self.publish_nowait(record.owner_id, kind, event_payload(kind, record))
+        await self._batch.drain()
 
     async def read(
         self, owner_id: str, *, after: str, block_ms: int | None, count: int = 100

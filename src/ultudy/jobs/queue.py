@@ -20,8 +20,8 @@ from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
 from ultudy.jobs.batching import GroupCommit
+from ultudy.jobs.record import JobRecord
 from ultudy.jobs.states import QUEUE_NAMES, JobType
-from ultudy.jobs.store import JobRecord
 
 logger = logging.getLogger(__name__)
 
@@ -187,11 +187,6 @@ class JobQueues:
     async def request_cancel(self, job_id: str) -> None:
         """Relay a cancel to whichever worker holds the job."""
         await self.redis.publish(self.cancel_channel, job_id)
-
-    async def ping_ms(self) -> float:
-        start = time.perf_counter()
-        await self.redis.ping()
-        return (time.perf_counter() - start) * 1000
 
     async def eviction_policy(self) -> str:
         config = await self.redis.config_get("maxmemory-policy")

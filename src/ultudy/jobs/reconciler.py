@@ -19,8 +19,9 @@ from datetime import datetime
 from ultudy.jobs.announce import Announcer
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
+from ultudy.jobs.record import JobRecord
 from ultudy.jobs.states import ACTIVE, JobType
-from ultudy.jobs.store import JobRecord, JobStore
+from ultudy.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class Reconciler:
         ):
             failed = await self.store.fail(record.id, INLINE_ABANDONED_MESSAGE, owner_id=None)
             if failed is not None:
-                await self.events.publish_job("job.failed", failed)
+                self.events.publish_job("job.failed", failed)
         if fixed:
             logger.warning("reconciler re-enqueued %d job(s) missing from the broker", fixed)
         await self.announcer.run_once()
@@ -83,7 +84,7 @@ class Reconciler:
         if state == "failed":
             failed = await self.store.fail(record.id, STALLED_OUT_MESSAGE, owner_id=None)
             if failed is not None:
-                await self.events.publish_job("job.failed", failed)
+                self.events.publish_job("job.failed", failed)
             return 0
         if state == "completed":
             # BullMQ finished it but the row never heard: the worker writes a completion

@@ -9,7 +9,6 @@ import enum
 import json
 import logging
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +17,9 @@ from ultudy.errors import JobCancelledError, TransientError, UltudyError
 from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled, Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.policy import ProgressThrottle, backoff_delay_ms
+from ultudy.jobs.record import JobRecord
 from ultudy.jobs.states import JobStatus, JobType
-from ultudy.jobs.store import JobRecord
-from ultudy.jobs.writer import BatchedWriter, DirectWriter
+from ultudy.jobs.writer import JobWriter
 from ultudy.logs import current_job_id
 
 logger = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ class Delivery:
 class StartAwareSignal:
     """Cancelled when the queue says so, or when the row turned out not to be runnable."""
 
-    def __init__(self, outer: CancelSignal, started: Awaitable[Any]) -> None:
+    def __init__(self, outer: CancelSignal, started: asyncio.Future[Any]) -> None:
         self.outer = outer
         self.started = started
 
@@ -61,7 +60,7 @@ class StartAwareSignal:
         if self.outer.aborted:
             return True
         started = self.started
-        if not isinstance(started, asyncio.Future) or not started.done():
+        if not started.done():
             return False
         # A failed start write is not a cancellation: the final write fails too, and retries.
         return started.exception() is None and started.result() is None
@@ -71,7 +70,7 @@ class JobRunner:
     def __init__(
         self,
         services: Services,
-        writer: DirectWriter,
+        writer: JobWriter,
         events: EventLog,
         registry: Registry,
     ) -> None:
@@ -92,7 +91,7 @@ class JobRunner:
         """
         current_job_id.set(str(job.job_id))
         started = self.writer.start(job.job_id, job.owner_id)
-        if not isinstance(self.writer, BatchedWriter) and await started is None:
+        if not self.writer.writes_behind and await started is None:
             logger.info("row is not runnable (finished or cancelled); skipping")
             return None
         feed = _LiveFeed(self, job, started)
@@ -133,29 +132,26 @@ class JobRunner:
         )  # fmt: skip
 
     async def _complete(self, job: Delivery, result: dict[str, Any]) -> JobRecord | Behind | None:
-        if isinstance(self.writer, BatchedWriter):
+        if self.writer.writes_behind:
             # The queue slot is free at once; the row and its event follow a moment later.
             self.writer.complete_behind(job.job_id, job.owner_id, result,
                                         lambda done: self._on_completed(job, done))  # fmt: skip
             return Behind.COMPLETION
         done = await self.writer.complete(job.job_id, job.owner_id, result)
-        if done is None:
-            logger.info("finished after it was cancelled; result dropped")
-            return None
-        await self.events.publish_job("job.completed", done)
+        self._on_completed(job, done)
         return done
 
     def _on_completed(self, job: Delivery, done: JobRecord | None) -> None:
         if done is None:
             logger.info("job %s finished after it was cancelled; result dropped", job.job_id)
         else:
-            self.events.publish_job_nowait("job.completed", done)
+            self.events.publish_job("job.completed", done)
 
     async def _finish(self, job: Delivery, target: JobStatus, kind: str, message: str) -> None:
         values = {"error_message": message, "completed_at": utcnow()}
         record = await self.writer.transition(job.job_id, job.owner_id, target, values)
         if record is not None:
-            await self.events.publish_job(kind, record)
+            self.events.publish_job(kind, record)
         logger.info("job %s: %s", target.value, message)
 
     async def _record_retryable(self, job: Delivery, reason: str | None) -> None:
@@ -170,7 +166,7 @@ class JobRunner:
                 job.job_id, job.owner_id, JobStatus.PENDING, values
             )
             if record is not None:
-                await self.events.publish_job("job.retrying", record)
+                self.events.publish_job("job.retrying", record)
             return
         message = (f"The job failed after {attempt} attempt{'s' if attempt > 1 else ''}: "
                    f"{what} (reference: job {job.job_id}).")  # fmt: skip
@@ -190,11 +186,11 @@ class _LiveFeed:
     out once the row says `processing`; none if the row turned out not runnable, or if the
     job's start and end were written together (its final event follows at once)."""
 
-    def __init__(self, runner: JobRunner, job: Delivery, started: Awaitable[Any]) -> None:
+    def __init__(self, runner: JobRunner, job: Delivery, started: asyncio.Future[Any]) -> None:
         self.events = runner.events
         self.job = job
         self.held: list[tuple[str, int, str | None]] | None = [("job.processing", 0, None)]
-        if isinstance(started, asyncio.Future) and not started.done():
+        if not started.done():
             started.add_done_callback(self._on_start)
         else:  # the row is already processing (a direct write, awaited)
             self._release()
@@ -224,7 +220,7 @@ class _LiveFeed:
 
     def _publish(self, kind: str, progress: int, message: str | None) -> None:
         job = self.job
-        self.events.publish_nowait(
+        self.events.publish(
             job.owner_id, kind,
             {"job": {"id": str(job.job_id), "type": job.type.value, "status": "processing",
                      "progress": progress, "progress_message": message,

@@ -14,10 +14,11 @@ from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyEr
 from ultudy.jobs.caps import PendingCap
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
+from ultudy.jobs.record import JobRecord, new_job
 from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
 from ultudy.jobs.states import JobStatus, JobType
-from ultudy.jobs.store import JobPage, JobRecord, JobStore, new_job
-from ultudy.jobs.writer import DirectWriter
+from ultudy.jobs.store import JobPage, JobStore
+from ultudy.jobs.writer import DirectWriter, JobWriter
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +39,14 @@ class JobService:
         events: EventLog,
         runner: JobRunner,
         *,
-        creator: DirectWriter | None = None,
+        creator: JobWriter | None = None,
         pending_cap: PendingCap | None = None,
     ) -> None:
         self.store = store
         self.queues = queues
         self.events = events
         self.runner = runner
-        # Group-committed inserts when given a BatchedWriter: concurrent requests share one.
+        # Group-committed inserts when given a batched writer: concurrent requests share one.
         self.creator = creator or DirectWriter(store)
         self.pending_cap = pending_cap  # None: no per-user cap (CLI, benchmarks)
 
@@ -57,7 +58,7 @@ class JobService:
         record = await self.store.create(
             owner_id=owner_id, type=job_type, input_data=input_data, max_attempts=1, inline=True
         )
-        await self.events.publish_job("job.created", record)
+        self.events.publish_job("job.created", record)
         delivery = Delivery(job_id=record.id, owner_id=owner_id, type=job_type,
                             input_data=input_data, attempt=1, max_attempts=1)  # fmt: skip
         try:
@@ -98,7 +99,7 @@ class JobService:
             await self.queues.add(record)
         except (RedisError, OSError):
             logger.warning("enqueue of job %s failed; the reconciler will retry", record.id)
-        await self.events.publish_job("job.created", record)
+        self.events.publish_job("job.created", record)
         return record
 
     async def _create_within_cap(self, record: JobRecord) -> None:
@@ -133,7 +134,7 @@ class JobService:
         except RedisError:
             # The row is cancelled, so no worker will run it; a running one stops at its end.
             logger.warning("could not relay the cancel of job %s to the broker", job_id)
-        await self.events.publish_job("job.cancelled", record)
+        self.events.publish_job("job.cancelled", record)
         return record
 
     async def retry(self, owner_id: str | None, job_id: uuid.UUID) -> JobRecord:

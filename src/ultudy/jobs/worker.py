@@ -33,7 +33,7 @@ from ultudy.jobs.reconciler import Reconciler
 from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
 from ultudy.jobs.states import QUEUE_NAMES, JobStatus, JobType
 from ultudy.jobs.store import JobStore
-from ultudy.jobs.writer import BatchedWriter
+from ultudy.jobs.writer import batched_writer
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +69,10 @@ class WorkerProcess:
         self.store = JobStore(self.db)
         self.events = EventLog(self.queues.redis, prefix=settings.redis_prefix,
                                maxlen=settings.event_stream_maxlen,
-                               ttl_s=settings.event_stream_ttl_s, batched=True,
+                               ttl_s=settings.event_stream_ttl_s,
                                linger_s=EVENT_LINGER_S)  # fmt: skip
         self.services = Services(settings=settings, db=self.db)
-        self.writer = BatchedWriter(self.store)
+        self.writer = batched_writer(self.store)
         self.runner = JobRunner(self.services, self.writer, self.events, registry)
         self.reconciler = Reconciler(self.store, self.queues, self.events)
         self.workers: dict[str, BullWorker] = {}

@@ -26,7 +26,7 @@ from ultudy.api.hub import InvalidEventIdError, Subscription
 from ultudy.api.schemas import JobOut
 from ultudy.api.state import AppState
 from ultudy.jobs.events import JobEvent
-from ultudy.jobs.store import JobRecord
+from ultudy.jobs.record import JobRecord
 
 router = APIRouter(prefix="/jobs", tags=["events"])
 
