@@ -21,9 +21,9 @@ from ultudy.db.models import jobs
 from ultudy.db.outage import DatabaseUnavailableError
 from ultudy.db.types import utcnow
 from ultudy.jobs import writer as writer_module
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import PG_BATCH_SQL, JobStore, new_job, row_values
 from ultudy.jobs.writer import BatchedWriter
+from ultudy.kinds import JobType
 
 
 async def test_batched_starts_and_completions_apply_once_each_in_order(backend: Backend) -> None:

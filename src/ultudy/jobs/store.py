@@ -18,7 +18,7 @@ from ultudy.db import Database
 from ultudy.db.models import jobs
 from ultudy.db.types import UTCDateTime, utcnow
 from ultudy.errors import JobInputError
-from ultudy.jobs.states import ALLOWED_FROM, JobStatus, JobType
+from ultudy.jobs.states import ALLOWED_FROM, JobStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,13 +86,13 @@ CompleteItem = (
 
 
 def new_job(
-    *, owner_id: str, type: JobType, input_data: dict[str, Any], max_attempts: int,
+    *, owner_id: str, type: str, input_data: dict[str, Any], max_attempts: int,
     inline: bool = False, priority: int = 0, run_at: datetime | None = None,
 ) -> JobRecord:  # fmt: skip
     """A pending job, all values made here (no database default), so no read-back is needed."""
     now = utcnow()
     return JobRecord(
-        id=uuid.uuid4(), owner_id=owner_id, type=type.value, status=JobStatus.PENDING.value,
+        id=uuid.uuid4(), owner_id=owner_id, type=str(type), status=JobStatus.PENDING.value,
         progress=0, progress_message=None, input_data=input_data, result_data=None,
         error_message=None, attempts=0, max_attempts=max_attempts, created_at=now,
         started_at=None, completed_at=None, updated_at=now, inline=inline, priority=priority,
@@ -279,7 +279,7 @@ class JobStore:
         self,
         *,
         owner_id: str,
-        type: JobType,
+        type: str,
         input_data: dict[str, Any],
         max_attempts: int,
         inline: bool = False,
@@ -306,7 +306,7 @@ class JobStore:
         owner_id: str | None,
         *,
         status: JobStatus | None = None,
-        type: JobType | None = None,
+        type: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
     ) -> JobPage:
@@ -316,7 +316,7 @@ class JobStore:
         if status is not None:
             query = query.where(jobs.c.status == status.value)
         if type is not None:
-            query = query.where(jobs.c.type == type.value)
+            query = query.where(jobs.c.type == str(type))
         if cursor:
             created, last_id = decode_cursor(cursor)
             query = query.where(
