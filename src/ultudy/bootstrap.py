@@ -41,6 +41,7 @@ Role = Literal["api", "worker", "cli"]
 # Processors by study job type name, or a complete set of kinds (a test's own, say).
 KindSource = JobKinds | Mapping[str, Processor]
 
+MOVED_MODULES = {"ultudy.jobs.processors": "ultudy.processors"}
 # A worker's live events wait up to this long to share a round trip (nobody awaits them;
 # the push latency target is p50 < 20 ms, see bench.push_latency).
 WORKER_EVENT_LINGER_S = 0.003
@@ -84,6 +85,8 @@ def load_kinds(settings: Settings, source: KindSource | None = None) -> JobKinds
 
 def _import(path: str) -> object:
     module_name, _, attribute = path.partition(":")
+    # The processors lived in the job framework until it stopped knowing the app.
+    module_name = MOVED_MODULES.get(module_name, module_name)
     try:
         return getattr(importlib.import_module(module_name), attribute or "REGISTRY")
     except (ImportError, AttributeError) as exc:

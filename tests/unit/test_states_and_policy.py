@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from ultudy.bootstrap import load_kinds
 from ultudy.config import Settings
 from ultudy.errors import JobInputError
 from ultudy.jobs.policy import MAX_BACKOFF_MS, ProgressThrottle, backoff_delay_ms
@@ -43,6 +44,11 @@ def test_study_kinds_keep_their_queues_and_concurrency_settings() -> None:
     assert [k.concurrency for k in kinds] == [7, 5, 10]
     with pytest.raises(JobInputError, match="unknown job type 'nope'"):
         kinds["nope"]
+
+
+def test_the_old_processors_path_still_names_the_study_processors() -> None:
+    settings = Settings(processors="ultudy.jobs.processors:REGISTRY")
+    assert load_kinds(settings).names == tuple(JobType)
 
 
 async def _noop(_ctx: object, _data: dict[str, Any]) -> dict[str, Any]:
