@@ -24,18 +24,18 @@ from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, text
 
 from bench.common import System, median, pct, system, table, write_result
+from ultudy.bootstrap import load_kinds
 from ultudy.config import Settings
 from ultudy.db import Database
 from ultudy.db.models import documents, jobs
 from ultudy.db.study import insert_document
-from ultudy.jobs.context import Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.runner import JobRunner
 from ultudy.jobs.service import JobService
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import DirectWriter, batched_writer
+from ultudy.kinds import JobType
 
 CONCURRENCY = 10
 PRODUCERS = 10  # concurrent submitters, as concurrent web requests would be
@@ -136,10 +136,11 @@ def service_for(sys_: System) -> tuple[JobService, Database]:
     settings = Settings(database_url=sys_.env["ULTUDY_DATABASE_URL"], redis_url=sys_.redis_url,
                         retention_completed_count=100000, redis_prefix=PREFIX)  # fmt: skip
     db = Database(settings.resolved_database_url)
-    queues = JobQueues(settings, sys_.redis_url)
+    kinds = load_kinds(settings)
+    queues = JobQueues(settings, sys_.redis_url, kinds)
     events = EventLog(queues.redis, prefix=settings.redis_prefix, maxlen=1000, ttl_s=3600)
     store = JobStore(db)
-    runner = JobRunner(Services(settings=settings, db=db), DirectWriter(store), events, {})
+    runner = JobRunner(settings, None, DirectWriter(store), events, kinds)
     return JobService(store, queues, events, runner, creator=batched_writer(store, linger_s=0)), db
 
 

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from ultudy.jobs.context import JobContext, Registry
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 
 async def noop(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:

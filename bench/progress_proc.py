@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ultudy.jobs.context import JobContext, Registry
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 UPDATES = 50
 GAP_S = 0.02

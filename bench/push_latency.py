@@ -23,16 +23,16 @@ import httpx
 from redis.asyncio import Redis
 
 from bench.common import System, pct, system, table, write_result
+from ultudy.bootstrap import load_kinds
 from ultudy.config import Settings
 from ultudy.db import Database
-from ultudy.jobs.context import Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.runner import JobRunner
 from ultudy.jobs.service import JobService
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import DirectWriter
+from ultudy.kinds import JobType
 
 CLIENTS = 1000
 WINDOW_S = 30.0
@@ -59,10 +59,11 @@ def proc_stats(pid: int) -> tuple[int, float]:
 async def submit(sys_: System, owner: str) -> str:
     settings = Settings(database_url=sys_.env["ULTUDY_DATABASE_URL"], redis_url=sys_.redis_url)
     db = Database(settings.resolved_database_url)
-    queues = JobQueues(settings, sys_.redis_url)
+    kinds = load_kinds(settings)
+    queues = JobQueues(settings, sys_.redis_url, kinds)
     events = EventLog(queues.redis, prefix=settings.redis_prefix, maxlen=1000, ttl_s=3600)
     store = JobStore(db)
-    runner = JobRunner(Services(settings=settings, db=db), DirectWriter(store), events, {})
+    runner = JobRunner(settings, None, DirectWriter(store), events, kinds)
     record = await JobService(store, queues, events, runner).submit(
         owner, JobType.LESSON_GENERATION, {}
     )

@@ -18,7 +18,6 @@ from ultudy.cli_errors import ConfigErrorTyper
 from ultudy.config import AuthMode, Settings
 from ultudy.embedded import EmbeddedValkey, resolve_redis_url
 from ultudy.errors import ConfigError
-from ultudy.jobs.states import QUEUE_NAMES
 from ultudy.logs import setup_logging
 
 app = ConfigErrorTyper(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
@@ -74,36 +73,33 @@ def api() -> None:
 
 @app.command()
 def worker(
-    queues: Annotated[str, typer.Option(help="Comma-separated queues to serve.")] = ",".join(
-        QUEUE_NAMES
-    ),
+    queues: Annotated[
+        str, typer.Option(help="Comma-separated queues to serve (default: every registered one).")
+    ] = "",
     burst: Annotated[bool, typer.Option(help="Drain the queues, then exit.")] = False,
 ) -> None:
     """Run a worker: takes jobs from the queues until stopped (SIGTERM/SIGINT)."""
-    from ultudy.jobs.processors import load_registry
+    from ultudy import bootstrap
     from ultudy.jobs.worker import WorkerCrashedError, WorkerProcess
 
     settings = _settings()
-    names = tuple(q.strip() for q in queues.split(",") if q.strip())
-    unknown = sorted(set(names) - set(QUEUE_NAMES))
+    kinds = bootstrap.load_kinds(settings)  # a bad setting fails before the broker
+    names = tuple(q.strip() for q in queues.split(",") if q.strip()) or kinds.queue_names
+    unknown = sorted(set(names) - set(kinds.queue_names))
     if unknown:
-        raise ConfigError(f"unknown queue(s) {unknown}; known: {list(QUEUE_NAMES)}")
-    registry = load_registry(settings.processors)  # a bad setting fails before the broker
-    redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
+        raise ConfigError(f"unknown queue(s) {unknown}; known: {list(kinds.queue_names)}")
 
     async def main() -> None:
-        process = WorkerProcess(settings, redis_url=redis_url, registry=registry, queue_names=names)
-        process.install_signal_handlers()
-        await process.run(burst=burst)
+        async with bootstrap.running(settings, role="worker", kinds=kinds) as container:
+            process = WorkerProcess(container, queue_names=names)
+            process.install_signal_handlers()
+            await process.run(burst=burst)
 
     try:
         asyncio.run(main())
     except WorkerCrashedError as exc:
         logger.critical("worker crashed: %s", exc)
         raise typer.Exit(1) from exc
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -214,16 +210,13 @@ def embedded_broker() -> None:
 
 def _with_service(work: Any) -> Any:
     """Run `work(service)` against the configured database and broker."""
-    from ultudy.api.app import build_state, close_state
+    from ultudy import bootstrap
 
     settings = _settings()
 
     async def main() -> Any:
-        state = await build_state(settings, registry={})
-        try:
-            return await work(state.jobs)
-        finally:
-            await close_state(state)
+        async with bootstrap.running(settings, role="cli") as container:
+            return await work(container.jobs)
 
     return asyncio.run(main())
 

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     event_stream_maxlen: Annotated[int, Field(ge=10)] = 1000
     event_stream_ttl_s: Annotated[int, Field(ge=60)] = 24 * 3600
 
-    processors: str = "ultudy.jobs.processors:REGISTRY"
+    processors: str = "ultudy.processors:REGISTRY"
     max_upload_mb: Annotated[int, Field(ge=1)] = 50
     pdf_max_pages: Annotated[int, Field(ge=1)] = 2000
     pdf_max_chars_per_page: Annotated[int, Field(ge=1)] = 100_000
@@ -111,9 +111,6 @@ class Settings(BaseSettings):
         """The login for cross-owner work (worker writes, reconciler, admin): on PostgreSQL
         the tables' owner, which row-level security does not bind; see `db.roles`."""
         return self.database_system_url or self.resolved_database_url
-
-    def concurrency_for(self, queue_name: str) -> int:
-        return int(getattr(self, "concurrency_" + queue_name.replace("-", "_")))
 
     def check_bind(self) -> None:
         """Dev auth trusts a header, so it must never listen beyond this machine."""

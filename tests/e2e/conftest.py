@@ -87,7 +87,7 @@ def system(backend: Backend, tmp_path: Path) -> Iterator[System]:
     """API and worker as real processes with the real processors."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail("Debian's chromium is not installed (apt-get install -y chromium)")
-    env = backend.env(processors="ultudy.jobs.processors:REGISTRY", progress_interval_ms=100)
+    env = backend.env(processors="ultudy.processors:REGISTRY", progress_interval_ms=100)
     worker = start_worker(env, log=tmp_path / "worker.log")
     running = System(env=env, log=tmp_path / "api.log")
     try:

@@ -19,7 +19,7 @@ from tests.support.backends import Backend
 from tests.support.harness import ROOT, api, eventually
 from tests.support.servers import PrivateRedis
 from ultudy.db.models import jobs
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -22,7 +22,7 @@ from tests.support.backends import Backend
 from tests.support.harness import api, eventually
 from ultudy.api.state import AppState
 from ultudy.db.models import jobs
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

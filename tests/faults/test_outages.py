@@ -34,7 +34,7 @@ from ultudy.db import Database
 from ultudy.db.migrate import upgrade
 from ultudy.db.models import jobs
 from ultudy.db.study import insert_document
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

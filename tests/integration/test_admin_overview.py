@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.support.backends import Backend
 from tests.support.harness import api, run_burst, wait_for_status
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 ADMIN = {"x-user-id": "ops"}  # dev auth: everyone on this machine is an admin
 SHOWN = {"id", "owner_id", "type", "error_message", "attempts", "completed_at", "updated_at"}

@@ -7,7 +7,7 @@ import pytest
 from tests.support.backends import Backend
 from tests.support.harness import api, run_burst
 from ultudy.api.auth import create_token
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 ALICE = {"x-user-id": "alice"}
 BOB = {"x-user-id": "bob"}

@@ -22,9 +22,8 @@ from ultudy.db.models import (
     questions,
     sections,
 )
-from ultudy.jobs.processors import REGISTRY
-from ultudy.jobs.processors.common import storage
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
+from ultudy.processors import REGISTRY
 
 PDF = Path(__file__).resolve().parents[1] / "data" / "pdfs" / "deb-asymptote-doc__CAD.pdf"
 ALICE = {"x-user-id": "alice"}
@@ -47,7 +46,7 @@ async def rows_of(state: AppState, owner: str) -> dict[str, int]:
 
 
 def settings(backend: Backend, **overrides: Any) -> Any:
-    return backend.settings(processors="ultudy.jobs.processors:REGISTRY", **overrides)
+    return backend.settings(processors="ultudy.processors:REGISTRY", **overrides)
 
 
 async def test_delete_removes_the_rows_and_the_file_and_waits_for_its_jobs(
@@ -68,7 +67,7 @@ async def test_delete_removes_the_rows_and_the_file_and_waits_for_its_jobs(
         before = await rows_of(state, "alice")
         assert all(before.values()), before
         key = (await client.get("/jobs?type=material_upload", headers=ALICE)).json()
-        path = storage(state.services).path(key["jobs"][0]["input_data"]["storage_key"])
+        path = state.services.storage.path(key["jobs"][0]["input_data"]["storage_key"])
         assert path.exists()
         url = f"/documents/{doc['document_id']}"
         assert (await client.delete(url, headers=BOB)).status_code == 404
@@ -92,7 +91,7 @@ async def test_an_upload_past_the_quota_is_409_keeps_nothing_and_delete_frees_ro
 ) -> None:
     size = PDF.stat().st_size  # 159 KiB: six fit in 1 MB, a seventh does not
     async with api(settings(backend, max_stored_mb_per_user=1), REGISTRY) as (client, state):
-        store = storage(state.services)
+        store = state.services.storage
         first = (await upload(client, sync=True)).json()
         for _ in range(5):
             assert (await upload(client, sync=False)).status_code == 202

@@ -15,7 +15,7 @@ from tests.support.backends import Backend
 from tests.support.harness import REGISTRY, api
 from ultudy.api.app import create_app
 from ultudy.config import Settings
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 ALICE = {"x-user-id": "alice"}
 

@@ -33,7 +33,7 @@ from ultudy.api import hub as hub_module
 from ultudy.api.hub import EventHub
 from ultudy.api.state import AppState
 from ultudy.jobs.events import EventLog
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 pytestmark = pytest.mark.slow
 ALICE = {"x-user-id": "alice"}

@@ -13,7 +13,7 @@ import pytest
 from tests.support.backends import Backend
 from tests.support.harness import api, api_process
 from ultudy.api.auth import create_token
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 ALICE = {"x-user-id": "alice"}
 MALLORY = {"x-user-id": "mallory"}

@@ -24,11 +24,12 @@ from ultudy.db.migrate import downgrade, upgrade
 from ultudy.db.models import check_ins, documents, jobs, lessons, sections
 from ultudy.db.study import list_mastery
 from ultudy.jobs import reconciler as reconciler_module
-from ultudy.jobs.context import JobContext, Processor, Services
-from ultudy.jobs.processors import REGISTRY
+from ultudy.jobs.context import JobContext, Processor
 from ultudy.jobs.reconciler import Reconciler
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
+from ultudy.kinds import JobType
+from ultudy.processors import REGISTRY
+from ultudy.services import StudyServices
 
 PDF = Path(__file__).resolve().parents[1] / "data" / "pdfs" / "deb-asymptote-doc__CAD.pdf"
 ALICE = {"x-user-id": "alice"}
@@ -36,7 +37,7 @@ CONCURRENT_LESSONS = 20
 
 
 def real(backend: Backend, **overrides: Any) -> Settings:
-    return backend.settings(processors="ultudy.jobs.processors:REGISTRY", **overrides)
+    return backend.settings(processors="ultudy.processors:REGISTRY", **overrides)
 
 
 async def _no_progress(_pct: int, _message: str | None) -> None:
@@ -47,8 +48,8 @@ class Workers:
     """Two processes' worth of processor services: each its own engine and connections."""
 
     def __init__(self, settings: Settings) -> None:
-        self.services = [Services(settings=settings, db=Database(settings.resolved_database_url,
-                                                          settings.resolved_system_database_url))
+        self.services = [StudyServices.build(settings, Database(
+            settings.resolved_database_url, settings.resolved_system_database_url))
                          for _ in range(2)]  # fmt: skip
 
     def run(self, n: int, job_type: JobType, job_id: uuid.UUID, data: dict[str, Any]) -> Any:
@@ -226,7 +227,7 @@ async def test_concurrent_first_generations_of_one_section_share_one_lesson(
     lesson yet: every job completes on its first attempt, and one lesson is stored."""
     per_worker = {"concurrency_lesson_generation": CONCURRENT_LESSONS // 2}
     settings = real(backend, **per_worker)
-    env = backend.env(processors="ultudy.jobs.processors:REGISTRY", **per_worker)
+    env = backend.env(processors="ultudy.processors:REGISTRY", **per_worker)
     async with api(settings, REGISTRY) as (client, state):
         doc = (await upload(client, sync=True)).json()
         body = {"document_id": doc["document_id"], "section_id": doc["sections"][0]["id"]}

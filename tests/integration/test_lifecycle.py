@@ -6,7 +6,8 @@ import uuid
 
 from tests.support.backends import Backend
 from tests.support.harness import api, run_burst, wait_for_status
-from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.states import JobStatus
+from ultudy.kinds import JobType
 
 ALICE = {"x-user-id": "alice"}
 

@@ -18,7 +18,7 @@ from tests.support.harness import api, run_burst, wait_for_status
 from tests.unit.test_llm import KEY, SECTION, VALID_LESSON
 from ultudy.config import Settings
 from ultudy.db.study import insert_document
-from ultudy.jobs.processors import REGISTRY
+from ultudy.processors import REGISTRY
 
 ALICE = {"x-user-id": "alice"}
 SCAN = (
@@ -35,7 +35,7 @@ def llm() -> Iterator[FakeLLMServer]:
 
 def llm_settings(backend: Backend, server: FakeLLMServer, provider: str) -> Settings:
     base = f"{server.url}/v1" if provider == "openai" else f"{server.url}/v1beta"
-    return backend.settings(processors="ultudy.jobs.processors:REGISTRY", llm_provider=provider,
+    return backend.settings(processors="ultudy.processors:REGISTRY", llm_provider=provider,
                             llm_base_url=base, llm_api_key=KEY, llm_model="test-model")  # fmt: skip
 
 
@@ -133,7 +133,7 @@ async def test_scanned_pages_are_read_by_a_vision_model(
 
 
 async def test_without_a_model_scanned_pages_are_only_listed(backend: Backend) -> None:
-    settings = backend.settings(processors="ultudy.jobs.processors:REGISTRY")
+    settings = backend.settings(processors="ultudy.processors:REGISTRY")
     async with api(settings, REGISTRY) as (client, _state):
         response = await client.post(
             "/upload/pdf-structured", headers=ALICE,

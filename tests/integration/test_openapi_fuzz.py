@@ -40,7 +40,7 @@ def run_schemathesis(base: str, header: str, report: Path) -> subprocess.Complet
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("auth", ["dev", "token"])
 def test_no_server_errors_and_schemas_hold(backend: Backend, tmp_path: Path, auth: str) -> None:
-    settings = {"processors": "ultudy.jobs.processors:REGISTRY", "auth": auth}
+    settings = {"processors": "ultudy.processors:REGISTRY", "auth": auth}
     if auth == "token":
         settings["secret_key"] = SECRET
     env = backend.env(**settings)

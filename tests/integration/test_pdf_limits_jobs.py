@@ -22,9 +22,9 @@ from tests.support.backends import Backend
 from tests.support.harness import api, eventually, start_worker, stop, wait_for_status
 from tests.support.hostile_pdfs import huge_page, pdf_readers, shared_stream, text_page
 from tests.unit.test_llm import KEY
-from ultudy.jobs.processors import REGISTRY
+from ultudy.processors import REGISTRY
 
-REAL = "ultudy.jobs.processors:REGISTRY"
+REAL = "ultudy.processors:REGISTRY"
 HOSTILE_TIME_LIMIT_S = 15.0
 # 2000 pages of 40 k characters, from one 8 KB stream: minutes of CPU, were it not stopped
 # (the character cap is lifted so that only the time limit can stop it).

@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.support.backends import Backend
 from tests.support.harness import api
 from ultudy.jobs.caps import TooManyJobsError
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 PDF = Path(__file__).resolve().parents[1] / "data" / "pdfs" / "deb-asymptote-doc__CAD.pdf"
 ALICE = {"x-user-id": "alice"}

@@ -11,15 +11,22 @@ from redis import Redis
 from sqlalchemy import update
 
 from tests.support.backends import Backend
-from tests.support.harness import api, eventually, run_burst, start_worker, stop, wait_for_status
-from tests.support.processors import REGISTRY
+from tests.support.harness import (
+    api,
+    eventually,
+    run_burst,
+    start_worker,
+    stop,
+    wait_for_status,
+    worker_process,
+)
 from ultudy.db.models import jobs
 from ultudy.embedded import EmbeddedValkey
 from ultudy.jobs import reconciler as reconciler_module
 from ultudy.jobs.reconciler import Reconciler
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
 from ultudy.jobs.worker import WorkerCrashedError, WorkerProcess
+from ultudy.kinds import JobType
 
 pytestmark = pytest.mark.slow
 FAST_STALL = {"lock_duration_ms": 1500, "stalled_interval_ms": 1000}
@@ -188,6 +195,6 @@ class ReturningLoopWorker(WorkerProcess):
 async def test_a_returning_run_loop_is_a_crash_not_an_idle_worker(backend: Backend) -> None:
     settings = backend.settings()
     assert settings.redis_url
-    process = ReturningLoopWorker(settings, redis_url=settings.redis_url, registry=REGISTRY)
-    with pytest.raises(WorkerCrashedError, match="run loop returned"):
-        await asyncio.wait_for(process.run(), timeout=20)
+    async with worker_process(settings, kind=ReturningLoopWorker) as process:
+        with pytest.raises(WorkerCrashedError, match="run loop returned"):
+            await asyncio.wait_for(process.run(), timeout=20)

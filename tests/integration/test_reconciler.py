@@ -17,7 +17,7 @@ from tests.support.backends import Backend
 from tests.support.harness import eventually
 from tests.support.system import JobSystem, job_system
 from ultudy.jobs.reconciler import BEHIND_SETTLED_S, STALLED_OUT_MESSAGE
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 OWNER = "alice"
 LESSON = JobType.LESSON_GENERATION

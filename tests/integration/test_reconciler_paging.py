@@ -10,8 +10,8 @@ from tests.support.backends import Backend
 from tests.support.harness import api
 from ultudy.jobs import reconciler as reconciler_module
 from ultudy.jobs.reconciler import Reconciler
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
+from ultudy.kinds import JobType
 
 
 async def test_a_backlog_of_a_page_does_not_hide_a_newer_lost_job(

@@ -22,8 +22,8 @@ from ultudy.db.models import OWNER_SCOPED_TABLES
 from ultudy.db.roles import check_logins
 from ultudy.db.study import insert_document
 from ultudy.errors import ConfigError
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
+from ultudy.kinds import JobType
 
 pytestmark = pytest.mark.only_backends("postgres")
 WIDEN = "SELECT set_config('ultudy.scope', 'system', false)"

@@ -6,10 +6,8 @@ import asyncio
 from datetime import datetime
 
 from tests.support.backends import Backend
-from tests.support.harness import api, run_burst, wait_for_status
-from tests.support.processors import REGISTRY
-from ultudy.jobs.states import JobType
-from ultudy.jobs.worker import WorkerProcess
+from tests.support.harness import api, run_burst, wait_for_status, worker_process
+from ultudy.kinds import JobType
 
 ALICE = {"x-user-id": "alice"}
 
@@ -52,24 +50,24 @@ async def test_cancel_running_job_stops_it_at_the_next_checkpoint(backend: Backe
     async with api(settings) as (client, state):
         record = await state.jobs.submit("alice", JobType.MATERIAL_UPLOAD,
                                          {"steps": 100, "sleep_ms": 50})  # fmt: skip
-        worker = WorkerProcess(settings, redis_url=settings.redis_url, registry=REGISTRY)
-        running = asyncio.create_task(worker.run())
-        try:
-            await wait_for_status(client, str(record.id), "processing", user="alice")
-            response = await client.post(f"/jobs/{record.id}/cancel", headers=ALICE)
-            assert response.status_code == 200
-            assert response.json()["status"] == "cancelled"
+        async with worker_process(settings) as worker:
+            running = asyncio.create_task(worker.run())
+            try:
+                await wait_for_status(client, str(record.id), "processing", user="alice")
+                response = await client.post(f"/jobs/{record.id}/cancel", headers=ALICE)
+                assert response.status_code == 200
+                assert response.json()["status"] == "cancelled"
 
-            async def bull_state() -> str:
-                return await state.queues.state(JobType.MATERIAL_UPLOAD, str(record.id))
+                async def bull_state() -> str:
+                    return await state.queues.state(JobType.MATERIAL_UPLOAD, str(record.id))
 
-            deadline = asyncio.get_running_loop().time() + 10
-            while await bull_state() == "active":
-                assert asyncio.get_running_loop().time() < deadline, "job kept running"
-                await asyncio.sleep(0.05)
-        finally:
-            worker.stop_event.set()
-            await asyncio.wait_for(running, 20)
+                deadline = asyncio.get_running_loop().time() + 10
+                while await bull_state() == "active":
+                    assert asyncio.get_running_loop().time() < deadline, "job kept running"
+                    await asyncio.sleep(0.05)
+            finally:
+                worker.stop_event.set()
+                await asyncio.wait_for(running, 20)
         job = (await client.get(f"/jobs/{record.id}", headers=ALICE)).json()
     assert job["status"] == "cancelled"
     assert job["progress"] < 100

@@ -13,7 +13,7 @@ import pytest
 from tests.support.backends import Backend
 from tests.support.harness import api, run_burst, wait_for_status
 from ultudy.config import Settings
-from ultudy.jobs.processors import REGISTRY
+from ultudy.processors import REGISTRY
 
 PDFS = Path(__file__).resolve().parents[1] / "data" / "pdfs"
 ALICE = {"x-user-id": "alice"}
@@ -21,7 +21,7 @@ BOB = {"x-user-id": "bob"}
 
 
 def real(backend: Backend, **overrides: Any) -> Settings:
-    return backend.settings(processors="ultudy.jobs.processors:REGISTRY", **overrides)
+    return backend.settings(processors="ultudy.processors:REGISTRY", **overrides)
 
 
 def pdf(name: str) -> bytes:

@@ -23,10 +23,10 @@ from ultudy.db.types import utcnow
 from ultudy.jobs.planning import Op, fuse
 from ultudy.jobs.record import new_job, row_values
 from ultudy.jobs.statements import PG_BATCH_SQL
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import batched, batched_writer
 from ultudy.jobs.writer.postgres import PostgresWriter
+from ultudy.kinds import JobType
 
 
 async def test_batched_starts_and_completions_apply_once_each_in_order(backend: Backend) -> None:

@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.support.processors import REGISTRY
+from ultudy import bootstrap
 from ultudy.api.app import create_app
 from ultudy.api.state import AppState
+from ultudy.bootstrap import KindSource
 from ultudy.config import Settings
-from ultudy.jobs.context import Registry
 from ultudy.jobs.worker import WorkerProcess
 
 T = TypeVar("T")
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @asynccontextmanager
 async def api(
-    settings: Settings, registry: Registry = REGISTRY, *,
+    settings: Settings, registry: KindSource = REGISTRY, *,
     base_url: str = "http://localhost", client_address: tuple[str, int] = ("127.0.0.1", 123),
 ) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:  # fmt: skip
     """The API in-process. In dev auth the app answers only a loopback client that sends a
@@ -40,11 +41,23 @@ async def api(
             yield client, app.state.ultudy
 
 
-async def run_burst(settings: Settings, registry: Registry = REGISTRY) -> None:
-    """Run a worker in this process until every queue is empty."""
+@asynccontextmanager
+async def worker_process(
+    settings: Settings,
+    registry: KindSource = REGISTRY,
+    *,
+    kind: type[WorkerProcess] = WorkerProcess,
+) -> AsyncIterator[WorkerProcess]:
+    """A worker in this process, on a container of its own (closed after)."""
     assert settings.redis_url
-    worker = WorkerProcess(settings, redis_url=settings.redis_url, registry=registry)
-    await asyncio.wait_for(worker.run(burst=True), timeout=60)
+    async with bootstrap.running(settings, role="worker", kinds=registry) as container:
+        yield kind(container)
+
+
+async def run_burst(settings: Settings, registry: KindSource = REGISTRY) -> None:
+    """Run a worker in this process until every queue is empty."""
+    async with worker_process(settings, registry) as worker:
+        await asyncio.wait_for(worker.run(burst=True), timeout=60)
 
 
 async def eventually(

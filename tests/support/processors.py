@@ -19,7 +19,7 @@ from typing import Any
 from tests.support.effects import held_write, keyed_effect
 from ultudy.errors import JobInputError
 from ultudy.jobs.context import JobContext, Registry
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 
 async def scripted(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def test_default_database_is_sqlite_in_the_data_dir(tmp_path: object) -> None:
     settings = Settings(data_dir="some/dir")
     assert settings.resolved_database_url.startswith("sqlite+aiosqlite:///")
     assert settings.resolved_database_url.endswith("some/dir/ultudy.db")
-    assert settings.concurrency_for("material-upload") == 5
+    assert settings.concurrency_material_upload == 5
 
 
 def test_dev_identity_comes_from_the_header() -> None:

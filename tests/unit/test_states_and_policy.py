@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from ultudy.bootstrap import load_kinds
+from ultudy.config import Settings
+from ultudy.errors import JobInputError
 from ultudy.jobs.policy import MAX_BACKOFF_MS, ProgressThrottle, backoff_delay_ms
-from ultudy.jobs.states import TERMINAL, JobStatus, JobType, can_transition
+from ultudy.jobs.states import TERMINAL, JobStatus, can_transition
+from ultudy.kinds import JobType, study_kinds
 
 
 @pytest.mark.parametrize("terminal", sorted(TERMINAL))
@@ -30,10 +36,23 @@ def test_transitions(source: JobStatus, target: JobStatus, allowed: bool) -> Non
     assert can_transition(source, target) is allowed
 
 
-def test_queue_names_round_trip() -> None:
-    for job_type in JobType:
-        assert JobType.from_queue(job_type.queue_name) is job_type
-    assert JobType.MATERIAL_UPLOAD.queue_name == "material-upload"
+def test_study_kinds_keep_their_queues_and_concurrency_settings() -> None:
+    settings = Settings(concurrency_material_upload=7)
+    kinds = study_kinds(settings, dict.fromkeys(JobType, _noop))
+    assert kinds.names == tuple(JobType)
+    assert kinds.by_queue("material-upload").name == JobType.MATERIAL_UPLOAD
+    assert [k.concurrency for k in kinds] == [7, 5, 10]
+    with pytest.raises(JobInputError, match="unknown job type 'nope'"):
+        kinds["nope"]
+
+
+def test_the_old_processors_path_still_names_the_study_processors() -> None:
+    settings = Settings(processors="ultudy.jobs.processors:REGISTRY")
+    assert load_kinds(settings).names == tuple(JobType)
+
+
+async def _noop(_ctx: object, _data: dict[str, Any]) -> dict[str, Any]:
+    return {}
 
 
 def test_backoff_doubles_and_is_capped() -> None:

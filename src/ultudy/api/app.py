@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,20 +29,11 @@ from ultudy.api.routes import (
 )
 from ultudy.api.routes import jobs as jobs_routes
 from ultudy.api.state import AppState
-from ultudy.config import AuthMode, Settings
-from ultudy.db import Database
-from ultudy.db.roles import log_login_warnings
-from ultudy.embedded import resolve_redis_url
-from ultudy.errors import ConfigError, JobInputError, NotFoundError, TransientError, UltudyError
-from ultudy.jobs.caps import PendingCap, TooManyJobsError
-from ultudy.jobs.context import Registry, Services
-from ultudy.jobs.events import EventLog
-from ultudy.jobs.processors import load_registry
-from ultudy.jobs.queue import JobQueues
-from ultudy.jobs.runner import JobRunner
-from ultudy.jobs.service import JobFailedError, JobService, JobStateError
-from ultudy.jobs.store import JobStore
-from ultudy.jobs.writer import DirectWriter, batched_writer
+from ultudy.bootstrap import KindSource, build
+from ultudy.config import Settings
+from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
+from ultudy.jobs.caps import TooManyJobsError
+from ultudy.jobs.service import JobFailedError, JobStateError
 
 logger = logging.getLogger(__name__)
 
@@ -57,45 +47,16 @@ ERROR_STATUS: tuple[tuple[type[UltudyError], int], ...] = (
 )
 
 
-async def build_state(settings: Settings, registry: Registry | None = None) -> AppState:
-    db = Database(settings.resolved_database_url, settings.resolved_system_database_url)
-    try:
-        await log_login_warnings(db, refuse_unbound=settings.auth is AuthMode.TOKEN)
-    except ConfigError:
-        await db.dispose()
-        raise
-    redis_url, embedded = await asyncio.to_thread(
-        resolve_redis_url, settings.redis_url, settings.data_dir
-    )
-    queues = JobQueues(settings, redis_url)
-    events = EventLog(
-        queues.redis,
-        prefix=settings.redis_prefix,
-        maxlen=settings.event_stream_maxlen,
-        ttl_s=settings.event_stream_ttl_s,
-    )
-    services = Services(settings=settings, db=db)
-    store = JobStore(db)
-    registry = registry if registry is not None else load_registry(settings.processors)
-    runner = JobRunner(services, DirectWriter(store), events, registry)
-    return AppState(
-        settings=settings, db=db, queues=queues, events=events,
-        jobs=JobService(store, queues, events, runner, creator=batched_writer(store, linger_s=0),
-                        pending_cap=PendingCap(db, settings.max_pending_jobs_per_user)),
-        services=services,
-        registry=registry, embedded=embedded,
-        hub=EventHub(redis_url, events, max_per_owner=settings.max_streams_per_user),
-    )  # fmt: skip
+async def build_state(settings: Settings, kinds: KindSource | None = None) -> AppState:
+    container = await build(settings, role="api", kinds=kinds)
+    hub = EventHub(container.redis_url, container.events,
+                   max_per_owner=settings.max_streams_per_user)  # fmt: skip
+    return AppState(container, hub)
 
 
 async def close_state(state: AppState) -> None:
     await state.hub.close()
-    await state.events.drain()
-    await state.jobs.creator.close()
-    await state.queues.close()
-    await state.db.dispose()
-    if state.embedded is not None:
-        await asyncio.to_thread(state.embedded.stop)
+    await state.container.close()
 
 
 async def _warn_on_eviction(state: AppState) -> None:
@@ -108,7 +69,7 @@ async def _warn_on_eviction(state: AppState) -> None:
         logger.warning("Redis maxmemory-policy is %s: it can evict queued jobs", policy)
 
 
-def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, registry: KindSource | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager

@@ -12,7 +12,6 @@ from ultudy.api.authn import CHALLENGE, outcome
 from ultudy.api.schemas import JobAccepted
 from ultudy.api.state import AppState
 from ultudy.jobs.service import JobService
-from ultudy.jobs.states import JobType
 
 
 def get_state(request: Request) -> AppState:
@@ -79,7 +78,7 @@ Schedule = Annotated[Scheduling, Depends(get_scheduling)]
 
 
 async def accept(
-    state: AppState, caller: Identity, job_type: JobType, job_input: dict[str, Any],
+    state: AppState, caller: Identity, job_type: str, job_input: dict[str, Any],
     schedule: Scheduling,
 ) -> JobAccepted:  # fmt: skip
     """The async endpoints' answer: the job is recorded and queued; here is its id."""
@@ -90,7 +89,7 @@ async def accept(
 
 
 async def run_now(
-    state: AppState, caller: Identity, job_type: JobType, job_input: dict[str, Any]
+    state: AppState, caller: Identity, job_type: str, job_input: dict[str, Any]
 ) -> dict[str, Any]:
     """The sync endpoints' answer: the same job, run here, its result returned."""
     record = await state.jobs.run_inline(caller.user_id, job_type, job_input)

@@ -1,7 +1,9 @@
 """What a processor sees: its job's identity and input, progress reporting, cancellation.
 
-A processor is `async def process(ctx: JobContext, data: dict) -> dict`. The framework
-owns every status change; the processor only reports progress and checks cancellation.
+A processor is `async def process(ctx: JobContext[S], data: dict) -> dict`, where `S` is
+whatever services object the application built for its processors (the framework only
+hands it on). The framework owns every status change; the processor only reports progress
+and checks cancellation.
 """
 
 from __future__ import annotations
@@ -9,12 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-from ultudy.config import Settings
-from ultudy.db import Database
 from ultudy.errors import JobCancelledError
-from ultudy.jobs.states import JobType
+
+S = TypeVar("S")
 
 
 class CancelSignal(Protocol):
@@ -29,22 +30,13 @@ class NeverCancelled:
 ProgressSink = Callable[[int, str | None], Awaitable[None]]
 
 
-@dataclass
-class Services:
-    """Long-lived resources processors use; built once per process."""
-
-    settings: Settings
-    db: Database
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass(kw_only=True)
-class JobContext:
+class JobContext(Generic[S]):
     job_id: uuid.UUID
     owner_id: str
-    type: JobType
+    type: str
     attempt: int
-    services: Services
+    services: S  # the application's long-lived resources, built once per process
     sink: ProgressSink
     signal: CancelSignal = field(default_factory=NeverCancelled)
     enqueued_at: float | None = None
@@ -67,5 +59,5 @@ class JobContext:
         await self.sink(value, message)
 
 
-Processor = Callable[[JobContext, dict[str, Any]], Awaitable[dict[str, Any]]]
-Registry = Mapping[JobType, Processor]
+Processor = Callable[[JobContext[Any], dict[str, Any]], Awaitable[dict[str, Any]]]
+Registry = Mapping[str, Processor]  # processors by kind name

@@ -1,7 +1,7 @@
 """Our snake_case face of BullMQ: the only module besides the worker that imports it.
 
-One queue per job type; the BullMQ job id is the SQL row id, so adding the same job
-twice is harmless (BullMQ ignores a second add with an existing id).
+One queue per registered job kind (`jobs.types`); the BullMQ job id is the SQL row id, so
+adding the same job twice is harmless (BullMQ ignores a second add with an existing id).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ultudy.config import Settings
 from ultudy.db.types import utcnow
 from ultudy.jobs.batching import GroupCommit
 from ultudy.jobs.record import JobRecord
-from ultudy.jobs.states import QUEUE_NAMES, JobType
+from ultudy.jobs.types import JobKinds
 
 logger = logging.getLogger(__name__)
 
@@ -70,16 +70,17 @@ def queue_connection(url: str) -> Redis:
 
 
 class JobQueues:
-    """The three BullMQ queues plus a plain Redis client for events and control messages."""
+    """One BullMQ queue per job kind plus a plain Redis client for events and control."""
 
-    def __init__(self, settings: Settings, redis_url: str) -> None:
+    def __init__(self, settings: Settings, redis_url: str, kinds: JobKinds) -> None:
         self.settings = settings
+        self.kinds = kinds
         self.redis_url = redis_url
         self.prefix = settings.redis_prefix
         self.redis = connect_redis(redis_url)
         self.queues = {
             name: Queue(name, {"connection": queue_connection(redis_url), "prefix": self.prefix})
-            for name in QUEUE_NAMES
+            for name in kinds.queue_names
         }
         self._adds: GroupCommit[JobRecord, Exception | None] = GroupCommit(
             self._add_many, name="queue-adds"
@@ -118,7 +119,7 @@ class JobQueues:
     async def _add_many(self, records: list[JobRecord]) -> list[Exception | None]:
         by_queue: dict[str, list[int]] = defaultdict(list)
         for n, record in enumerate(records):
-            by_queue[JobType(record.type).queue_name].append(n)
+            by_queue[self.kinds[record.type].queue].append(n)
         outcomes: list[Exception | None] = [None] * len(records)
         for name, index in by_queue.items():
             # The input travels with the delivery so a worker can start without reading SQL.
@@ -135,19 +136,22 @@ class JobQueues:
                     outcomes[n] = exc
         return outcomes
 
-    async def state(self, job_type: JobType, job_id: str) -> str:
-        """BullMQ's view: waiting, active, delayed, prioritized, completed, failed... or unknown."""
-        return str(await self.queues[job_type.queue_name].getJobState(job_id))
+    def queue_for(self, job_type: str) -> Queue:
+        return self.queues[self.kinds[job_type].queue]
 
-    async def finished_at(self, job_type: JobType, job_id: str) -> float | None:
+    async def state(self, job_type: str, job_id: str) -> str:
+        """BullMQ's view: waiting, active, delayed, prioritized, completed, failed... or unknown."""
+        return str(await self.queue_for(job_type).getJobState(job_id))
+
+    async def finished_at(self, job_type: str, job_id: str) -> float | None:
         """When BullMQ finished the job (epoch seconds), None if it has not or is gone."""
-        job = await self.queues[job_type.queue_name].getJob(job_id)
+        job = await self.queue_for(job_type).getJob(job_id)
         finished = getattr(job, "finishedOn", None) if job is not None else None
         return int(finished) / 1000 if finished else None
 
-    async def remove(self, job_type: JobType, job_id: str) -> bool:
+    async def remove(self, job_type: str, job_id: str) -> bool:
         """Remove a job that is not locked by a worker; False when it is running."""
-        return bool(await self.queues[job_type.queue_name].remove(job_id))
+        return bool(await self.queue_for(job_type).remove(job_id))
 
     async def counts(self) -> dict[str, dict[str, int]]:
         result: dict[str, dict[str, int]] = {}

@@ -20,7 +20,7 @@ from ultudy.jobs.announce import Announcer
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.record import JobRecord
-from ultudy.jobs.states import ACTIVE, JobType
+from ultudy.jobs.states import ACTIVE
 from ultudy.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Reconciler:
         return fixed
 
     async def _reconcile(self, stale: JobRecord) -> int:
-        state = await self.queues.state(JobType(stale.type), str(stale.id))
+        state = await self.queues.state(stale.type, str(stale.id))
         if state in LIVE_STATES:
             return 0
         # Read the row again *after* the broker: the job may have run to its end between
@@ -92,9 +92,9 @@ class Reconciler:
             # it was lost (a crash, or a database outage outlasting its retries), and the
             # result with it: running the job again gets it. The finished BullMQ job goes
             # first, or the add would be ignored as a duplicate.
-            finished = await self.queues.finished_at(JobType(record.type), str(record.id))
+            finished = await self.queues.finished_at(record.type, str(record.id))
             if finished is not None and time.time() - finished < BEHIND_SETTLED_S:
                 return 0
-            await self.queues.queues[JobType(record.type).queue_name].remove(str(record.id))
+            await self.queues.queue_for(record.type).remove(str(record.id))
         await self.queues.add(record)
         return 1

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ultudy.db.types import utcnow
-from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.states import JobStatus
 
 _TIMES = ("created_at", "started_at", "completed_at", "updated_at", "run_at")
 
@@ -45,13 +45,13 @@ class JobRecord:
 
 
 def new_job(
-    *, owner_id: str, type: JobType, input_data: dict[str, Any], max_attempts: int,
+    *, owner_id: str, type: str, input_data: dict[str, Any], max_attempts: int,
     inline: bool = False, priority: int = 0, run_at: datetime | None = None,
 ) -> JobRecord:  # fmt: skip
     """A pending job, all values made here (no database default), so no read-back is needed."""
     now = utcnow()
     return JobRecord(
-        id=uuid.uuid4(), owner_id=owner_id, type=type.value, status=JobStatus.PENDING.value,
+        id=uuid.uuid4(), owner_id=owner_id, type=str(type), status=JobStatus.PENDING.value,
         progress=0, progress_message=None, input_data=input_data, result_data=None,
         error_message=None, attempts=0, max_attempts=max_attempts, created_at=now,
         started_at=None, completed_at=None, updated_at=now, inline=inline, priority=priority,

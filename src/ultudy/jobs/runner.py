@@ -12,13 +12,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from ultudy.config import Settings
 from ultudy.db.types import utcnow
 from ultudy.errors import JobCancelledError, TransientError, UltudyError
-from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled, Registry, Services
+from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.policy import ProgressThrottle, backoff_delay_ms
 from ultudy.jobs.record import JobRecord
-from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.states import JobStatus
+from ultudy.jobs.types import JobKinds
 from ultudy.jobs.writer import JobWriter
 from ultudy.logs import current_job_id
 
@@ -40,7 +42,7 @@ class ExpectedFailure(Exception):
 class Delivery:
     job_id: uuid.UUID
     owner_id: str
-    type: JobType
+    type: str
     input_data: dict[str, Any]
     attempt: int
     max_attempts: int
@@ -69,16 +71,18 @@ class StartAwareSignal:
 class JobRunner:
     def __init__(
         self,
-        services: Services,
+        settings: Settings,
+        services: object,
         writer: JobWriter,
         events: EventLog,
-        registry: Registry,
+        kinds: JobKinds,
     ) -> None:
-        self.services = services
+        self.settings = settings
+        self.services = services  # the application's, handed to each processor as is
         self.writer = writer
         self.events = events
-        self.registry = registry
-        self.progress_interval_s = services.settings.progress_interval_ms / 1000
+        self.kinds = kinds
+        self.progress_interval_s = settings.progress_interval_ms / 1000
 
     async def run(
         self, job: Delivery, *, signal: CancelSignal | None = None
@@ -97,7 +101,7 @@ class JobRunner:
         feed = _LiveFeed(self, job, started)
         context = self._context(job, feed, StartAwareSignal(signal or NeverCancelled(), started))
         try:
-            result = _storable(await self.registry[job.type](context, job.input_data))
+            result = _storable(await self.kinds[job.type].processor(context, job.input_data))
         except JobCancelledError as exc:
             await self._finish(job, JobStatus.CANCELLED, "job.cancelled", "Cancelled")
             raise ExpectedFailure("cancelled") from exc
@@ -117,7 +121,7 @@ class JobRunner:
         # not apply (cancelled or finished meanwhile).
         return await self._complete(job, result)
 
-    def _context(self, job: Delivery, feed: _LiveFeed, signal: CancelSignal) -> JobContext:
+    def _context(self, job: Delivery, feed: _LiveFeed, signal: CancelSignal) -> JobContext[object]:
         throttle = ProgressThrottle(interval_s=self.progress_interval_s)
         throttle.started()
 
@@ -159,7 +163,7 @@ class JobRunner:
         attempt, total = job.attempt, job.max_attempts
         what = reason or "an internal error"
         if job.will_retry:
-            delay_s = backoff_delay_ms(attempt, base_ms=self.services.settings.backoff_ms) / 1000
+            delay_s = backoff_delay_ms(attempt, base_ms=self.settings.backoff_ms) / 1000
             message = f"Attempt {attempt} of {total} failed ({what}); retrying in {delay_s:g} s"
             values = {"progress_message": message, "error_message": message}
             record = await self.writer.transition(
@@ -222,7 +226,7 @@ class _LiveFeed:
         job = self.job
         self.events.publish(
             job.owner_id, kind,
-            {"job": {"id": str(job.job_id), "type": job.type.value, "status": "processing",
+            {"job": {"id": str(job.job_id), "type": job.type, "status": "processing",
                      "progress": progress, "progress_message": message,
                      "attempts": job.attempt}},
         )  # fmt: skip

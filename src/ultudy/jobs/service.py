@@ -16,7 +16,7 @@ from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.record import JobRecord, new_job
 from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
-from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.states import JobStatus
 from ultudy.jobs.store import JobPage, JobStore
 from ultudy.jobs.writer import DirectWriter, JobWriter
 
@@ -51,10 +51,11 @@ class JobService:
         self.pending_cap = pending_cap  # None: no per-user cap (CLI, benchmarks)
 
     async def run_inline(
-        self, owner_id: str, job_type: JobType, input_data: dict[str, Any]
+        self, owner_id: str, job_type: str, input_data: dict[str, Any]
     ) -> JobRecord:
         """The sync endpoints: the same processor and the same row, run in this process,
         so they keep working with no worker. Raises the job's user-facing error."""
+        self.queues.kinds[job_type]  # an unknown type is the caller's mistake: JobInputError
         record = await self.store.create(
             owner_id=owner_id, type=job_type, input_data=input_data, max_attempts=1, inline=True
         )
@@ -78,7 +79,7 @@ class JobService:
     async def submit(
         self,
         owner_id: str,
-        job_type: JobType,
+        job_type: str,
         input_data: dict[str, Any],
         *,
         priority: int = 0,
@@ -86,6 +87,7 @@ class JobService:
     ) -> JobRecord:
         """Insert the row, commit, then enqueue. If the enqueue fails the row stays pending
         and the worker's reconciler enqueues it later: an accepted job is never lost."""
+        self.queues.kinds[job_type]  # an unknown type is the caller's mistake: JobInputError
         record = new_job(
             owner_id=owner_id,
             type=job_type,
@@ -129,7 +131,7 @@ class JobService:
                 "processing job can be cancelled"
             )
         try:
-            if not await self.queues.remove(JobType(record.type), str(job_id)):
+            if not await self.queues.remove(record.type, str(job_id)):
                 await self.queues.request_cancel(str(job_id))
         except RedisError:
             # The row is cancelled, so no worker will run it; a running one stops at its end.
@@ -144,5 +146,5 @@ class JobService:
             raise JobStateError(
                 f"Job is {current.status}; only a failed or cancelled job can be retried"
             )
-        return await self.submit(current.owner_id, JobType(current.type), current.input_data,
+        return await self.submit(current.owner_id, current.type, current.input_data,
                                  priority=current.priority)  # fmt: skip

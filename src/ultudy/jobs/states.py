@@ -1,4 +1,4 @@
-"""Job types, queues and the job state machine.
+"""The job state machine (job kinds are the application's: see `jobs.types`).
 
     pending ──▶ processing ──▶ completed
        │  ▲          │  │
@@ -23,23 +23,8 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class JobType(StrEnum):
-    MATERIAL_UPLOAD = "material_upload"
-    LESSON_GENERATION = "lesson_generation"
-    CHECK_IN_EVALUATION = "check_in_evaluation"
-
-    @property
-    def queue_name(self) -> str:
-        return self.value.replace("_", "-")
-
-    @classmethod
-    def from_queue(cls, queue_name: str) -> JobType:
-        return cls(queue_name.replace("-", "_"))
-
-
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 ACTIVE = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
-QUEUE_NAMES = tuple(t.queue_name for t in JobType)
 
 # target state -> the states it may be entered from
 ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {

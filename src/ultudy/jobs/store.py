@@ -18,7 +18,7 @@ from ultudy.db.types import utcnow
 from ultudy.errors import JobInputError
 from ultudy.jobs.record import JobRecord, new_job, record_from_row, row_values
 from ultudy.jobs.statements import progress_statement, transition_statement
-from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.states import JobStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +59,7 @@ class JobStore:
         self,
         *,
         owner_id: str,
-        type: JobType,
+        type: str,
         input_data: dict[str, Any],
         max_attempts: int,
         inline: bool = False,
@@ -89,7 +89,7 @@ class JobStore:
         owner_id: str | None,
         *,
         status: JobStatus | None = None,
-        type: JobType | None = None,
+        type: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
     ) -> JobPage:
@@ -99,7 +99,7 @@ class JobStore:
         if status is not None:
             query = query.where(jobs.c.status == status.value)
         if type is not None:
-            query = query.where(jobs.c.type == type.value)
+            query = query.where(jobs.c.type == str(type))
         if cursor:
             created, last_id = decode_cursor(cursor)
             query = query.where(

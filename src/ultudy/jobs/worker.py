@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal as signals
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from bullmq import UnrecoverableError
 from bullmq import Worker as BullWorker
@@ -22,28 +22,36 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as BrokerTimeoutError
 
 from ultudy.config import Settings
-from ultudy.db import Database
 from ultudy.db.outage import is_outage
-from ultudy.db.roles import log_login_warnings
 from ultudy.errors import UltudyError
-from ultudy.jobs.context import Registry, Services
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.reconciler import Reconciler
 from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
-from ultudy.jobs.states import QUEUE_NAMES, JobStatus, JobType
+from ultudy.jobs.states import JobStatus
 from ultudy.jobs.store import JobStore
-from ultudy.jobs.writer import batched_writer
 
 logger = logging.getLogger(__name__)
 
 BURST_POLL_S = 0.05
 BURST_QUIET_CHECKS = 3
-# A worker's live events wait up to this long to share a round trip (nobody awaits them;
-# the push latency target is p50 < 20 ms, see bench.push_latency).
-EVENT_LINGER_S = 0.003
 # how long the cancel relay waits before subscribing again after losing the broker
 RELAY_RETRY_S = 1.0
+
+
+class WorkerParts(Protocol):
+    """What a worker runs with (an `ultudy.bootstrap.Container` is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def queues(self) -> JobQueues: ...
+    @property
+    def store(self) -> JobStore: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def runner(self) -> JobRunner: ...
 
 
 class WorkerCrashedError(UltudyError):
@@ -51,29 +59,23 @@ class WorkerCrashedError(UltudyError):
 
 
 class WorkerProcess:
+    """Runs jobs with what its caller built for it (`ultudy.bootstrap`, role "worker"),
+    which the caller closes after `run` returns."""
+
     def __init__(
         self,
-        settings: Settings,
+        parts: WorkerParts,
         *,
-        redis_url: str,
-        registry: Registry,
-        queue_names: tuple[str, ...] = QUEUE_NAMES,
-        db: Database | None = None,
+        queue_names: tuple[str, ...] | None = None,
     ) -> None:
-        self.settings = settings
-        self.queue_names = queue_names
-        self.db = db or Database(
-            settings.resolved_database_url, settings.resolved_system_database_url
-        )
-        self.queues = JobQueues(settings, redis_url)
-        self.store = JobStore(self.db)
-        self.events = EventLog(self.queues.redis, prefix=settings.redis_prefix,
-                               maxlen=settings.event_stream_maxlen,
-                               ttl_s=settings.event_stream_ttl_s,
-                               linger_s=EVENT_LINGER_S)  # fmt: skip
-        self.services = Services(settings=settings, db=self.db)
-        self.writer = batched_writer(self.store)
-        self.runner = JobRunner(self.services, self.writer, self.events, registry)
+        self.settings: Settings = parts.settings
+        self.queues: JobQueues = parts.queues
+        self.queue_names = queue_names or self.queues.kinds.queue_names
+        for name in self.queue_names:
+            self.queues.kinds.by_queue(name)  # an unknown queue is a ConfigError, here
+        self.store: JobStore = parts.store
+        self.events: EventLog = parts.events
+        self.runner: JobRunner = parts.runner
         self.reconciler = Reconciler(self.store, self.queues, self.events)
         self.workers: dict[str, BullWorker] = {}
         self.stop_event = asyncio.Event()
@@ -83,7 +85,7 @@ class WorkerProcess:
         return {
             "connection": self.queues.redis_url,
             "prefix": s.redis_prefix,
-            "concurrency": s.concurrency_for(queue_name),
+            "concurrency": self.queues.kinds.by_queue(queue_name).concurrency,
             "lockDuration": s.lock_duration_ms,
             "stalledInterval": s.stalled_interval_ms,
             "maxStalledCount": 2,
@@ -98,7 +100,7 @@ class WorkerProcess:
         attempts = int(job.opts.get("attempts") or 1)
         before = int(job.data.get("attempts_before", 0))
         delivery = Delivery(
-            job_id=uuid.UUID(job.id), owner_id=job.data["owner_id"], type=JobType(job.name),
+            job_id=uuid.UUID(job.id), owner_id=job.data["owner_id"], type=job.name,
             input_data=job.data.get("input") or {}, attempt=before + max(job.attemptsStarted, 1),
             max_attempts=before + attempts, will_retry=job.attemptsMade + 1 < attempts,
             enqueued_at=job.data.get("enqueued_at"),
@@ -173,7 +175,6 @@ class WorkerProcess:
 
     async def run(self, *, burst: bool = False) -> None:
         """Process jobs until stopped (or, with `burst`, until the queues are empty)."""
-        await log_login_warnings(self.db, refuse_unbound=False)
         for name in self.queue_names:
             self.workers[name] = self.make_bull_worker(name)
         policy = await self.queues.eviction_policy()
@@ -218,8 +219,6 @@ class WorkerProcess:
         for task in [*helpers, *loops]:
             task.cancel()
         await asyncio.gather(*helpers, *loops, *closing, return_exceptions=True)
-        await self.writer.close()  # its queued writes first: they publish events
-        await self.events.drain()
-        await self.queues.close()
-        await self.db.dispose()
+        # The writer's queued writes, the events and the connections are the container's
+        # to close (`Container.close`), in that order, once this returns.
         logger.info("worker stopped")

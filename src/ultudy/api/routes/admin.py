@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from ultudy.api.deps import Admin, Jobs, State
 from ultudy.api.routes.jobs import health_report
 from ultudy.api.schemas import JobAccepted
-from ultudy.jobs.states import QUEUE_NAMES, JobStatus
+from ultudy.api.state import AppState
+from ultudy.jobs.states import JobStatus
 
 router = APIRouter(prefix="/admin/api", tags=["admin"])
 FAILED_SHOWN = 50
@@ -42,21 +43,22 @@ async def overview(state: State, jobs: Jobs, _admin: Admin) -> dict[str, Any]:
     return report
 
 
-def _queue(name: str) -> str:
-    if name not in QUEUE_NAMES:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no queue {name!r}; known: {QUEUE_NAMES}")
+def _queue(state: AppState, name: str) -> str:
+    known = state.kinds.queue_names
+    if name not in known:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no queue {name!r}; known: {known}")
     return name
 
 
 @router.post("/queues/{name}/pause", summary="Stop handing out this queue's jobs")
 async def pause(name: str, state: State, _admin: Admin) -> dict[str, Any]:
-    await state.queues.pause(_queue(name))
+    await state.queues.pause(_queue(state, name))
     return {"queue": name, "paused": True}
 
 
 @router.post("/queues/{name}/resume", summary="Resume a paused queue")
 async def resume(name: str, state: State, _admin: Admin) -> dict[str, Any]:
-    await state.queues.resume(_queue(name))
+    await state.queues.resume(_queue(state, name))
     return {"queue": name, "paused": False}
 
 

@@ -12,8 +12,8 @@ from ultudy.api.deps import Caller, Schedule, State, accept, run_now
 from ultudy.api.schemas import JobAccepted
 from ultudy.db.study import get_check_in, lesson_questions
 from ultudy.errors import JobInputError, NotFoundError
-from ultudy.jobs.processors.check_in_evaluation import self_assess
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
+from ultudy.services.check_ins import self_assess
 
 router = APIRouter(prefix="/check-ins", tags=["check-ins"])
 

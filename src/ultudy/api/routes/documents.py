@@ -13,7 +13,6 @@ from ultudy.api.deps import Caller, State
 from ultudy.db.removal import delete_document, find_document, jobs_working_on
 from ultudy.db.study import get_document, list_documents
 from ultudy.errors import JobInputError, NotFoundError
-from ultudy.jobs.processors.common import storage
 from ultudy.jobs.service import JobStateError
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -49,5 +48,5 @@ async def remove(document_id: uuid.UUID, state: State, caller: Caller) -> Respon
         await delete_document(conn, caller.user_id, document_id)
     # After the commit: a file without its row is garbage, a row without its file is broken.
     with contextlib.suppress(JobInputError):  # a key that names no file of ours
-        await asyncio.to_thread(storage(state.services).delete, found.storage_key)
+        await asyncio.to_thread(state.services.storage.delete, found.storage_key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse
 from ultudy.api.deps import Admin, Caller, Jobs, State
 from ultudy.api.schemas import JobAccepted, JobList, JobOut
 from ultudy.api.state import AppState
-from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.states import JobStatus
+from ultudy.kinds import JobType
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 

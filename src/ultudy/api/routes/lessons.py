@@ -12,7 +12,7 @@ from ultudy.api.deps import Caller, Schedule, State, accept, run_now
 from ultudy.api.schemas import JobAccepted
 from ultudy.db.study import get_lesson, get_section
 from ultudy.errors import NotFoundError
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 router = APIRouter(prefix="/lessons", tags=["lessons"])
 

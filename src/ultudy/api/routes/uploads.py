@@ -12,10 +12,9 @@ from ultudy.api.quota import keep_within_quota
 from ultudy.api.schemas import JobAccepted
 from ultudy.api.state import AppState
 from ultudy.config import Settings
-from ultudy.jobs.processors.common import storage
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
+from ultudy.services.storage import UploadTooLargeError
 from ultudy.study.pdf import looks_like_pdf
-from ultudy.study.storage import UploadTooLargeError
 
 router = APIRouter(prefix="/upload", tags=["uploads"])
 
@@ -59,7 +58,7 @@ async def _store(
 ) -> dict[str, Any]:
     """Check and store the upload; returns the job input. Nothing is kept on a 4xx."""
     _check_head(file.file)
-    store = storage(state.services)
+    store = state.services.storage
     key = store.new_key(owner_id, "pdf")
     try:
         size = await asyncio.to_thread(store.write, key, file.file, max_bytes=_limit(state))
@@ -100,7 +99,7 @@ async def upload_async(
         return await accept(state, caller, JobType.MATERIAL_UPLOAD, job_input, schedule)
     except Exception:
         # Refused (too many jobs waiting) or not recorded: nobody will read the file.
-        await asyncio.to_thread(storage(state.services).delete, job_input["storage_key"])
+        await asyncio.to_thread(state.services.storage.delete, job_input["storage_key"])
         raise
 
 

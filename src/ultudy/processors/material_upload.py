@@ -12,8 +12,7 @@ from ultudy.db.effects import row_for_job
 from ultudy.db.models import documents
 from ultudy.db.study import get_document, insert_document
 from ultudy.errors import JobCancelledError
-from ultudy.jobs.context import JobContext
-from ultudy.jobs.processors.common import page_reader, pdf_reader, storage
+from ultudy.services import StudyContext
 from ultudy.study.pdf import ExtractedDocument, IsolatedPdfReader, with_page_texts
 
 EXTRACT_START_PCT = 5
@@ -21,7 +20,7 @@ EXTRACT_END_PCT = 85
 MAX_MODEL_PAGES = 50  # scanned pages sent to a vision model per document
 
 
-async def _extract(ctx: JobContext, pdf: IsolatedPdfReader) -> ExtractedDocument:
+async def _extract(ctx: StudyContext, pdf: IsolatedPdfReader) -> ExtractedDocument:
     """Extraction runs in a child process watched from a thread, which kills it when the
     job is cancelled or this coroutine ends early; page progress crosses back to the loop."""
     loop = asyncio.get_running_loop()
@@ -54,10 +53,10 @@ async def _extract(ctx: JobContext, pdf: IsolatedPdfReader) -> ExtractedDocument
 
 
 async def _read_image_pages(
-    ctx: JobContext, pdf: IsolatedPdfReader, doc: ExtractedDocument
+    ctx: StudyContext, pdf: IsolatedPdfReader, doc: ExtractedDocument
 ) -> dict[int, str]:
     """Pages with no text layer, read by a vision-capable model when one is configured."""
-    reader = page_reader(ctx.services)
+    reader = ctx.services.engines.page_reader()
     pages = doc.pages_without_text[:MAX_MODEL_PAGES]
     if reader is None or not pages:
         return {}
@@ -88,7 +87,7 @@ def _result(doc: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def _stored_result(ctx: JobContext) -> dict[str, Any] | None:
+async def _stored_result(ctx: StudyContext) -> dict[str, Any] | None:
     """The result of the document an earlier run of this job stored, if one did."""
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
         row = await row_for_job(conn, documents, ctx.owner_id, ctx.job_id)
@@ -96,12 +95,12 @@ async def _stored_result(ctx: JobContext) -> dict[str, Any] | None:
     return None if doc is None else _result(doc)
 
 
-async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
+async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
     # Delivery is at-least-once: a job run again returns what its first run stored.
     if (done := await _stored_result(ctx)) is not None:
         return done
     await ctx.progress(1, "Opening the PDF")
-    pdf = pdf_reader(ctx.services, str(storage(ctx.services).path(data["storage_key"])))
+    pdf = ctx.services.engines.pdf_reader(str(ctx.services.storage.path(data["storage_key"])))
     doc = await _extract(ctx, pdf)
     read_by_model = await _read_image_pages(ctx, pdf, doc)
     if read_by_model:
@@ -111,7 +110,7 @@ async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _save(
-    ctx: JobContext, data: dict[str, Any], doc: ExtractedDocument, read_by_model: list[int]
+    ctx: StudyContext, data: dict[str, Any], doc: ExtractedDocument, read_by_model: list[int]
 ) -> dict[str, Any]:
     title = (data.get("title") or doc.title or data.get("filename") or "Untitled").strip()[:300]
     document = {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ultudy.jobs.context import Registry
-from ultudy.jobs.processors import check_in_evaluation, lesson_generation, material_upload
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
+from ultudy.processors import check_in_evaluation, lesson_generation, material_upload
 
 REGISTRY: Registry = {
     JobType.MATERIAL_UPLOAD: material_upload.process,

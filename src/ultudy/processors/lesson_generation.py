@@ -9,8 +9,7 @@ from ultudy.db.effects import made_by
 from ultudy.db.models import lessons
 from ultudy.db.study import find_lesson, get_lesson, get_section, insert_lesson, other_section_texts
 from ultudy.errors import NotFoundError
-from ultudy.jobs.context import JobContext
-from ultudy.jobs.processors.common import lesson_engine
+from ultudy.services import StudyContext
 from ultudy.study.lessons import LessonDraft, LessonEngine, SectionInput
 from ultudy.study.mastery import DEFAULT_PARAMS
 
@@ -31,7 +30,7 @@ def _rows(draft: LessonDraft) -> tuple[list[dict[str, Any]], list[dict[str, Any]
 
 
 async def _generate(
-    ctx: JobContext, engine: LessonEngine, section: Any, others: tuple[str, ...]
+    ctx: StudyContext, engine: LessonEngine, section: Any, others: tuple[str, ...]
 ) -> uuid.UUID:
     await ctx.progress(15, f"Writing the lesson ({engine.name})")
     draft = await engine.generate(SectionInput(title=section.title, text=section.text,
@@ -48,9 +47,9 @@ async def _generate(
                                    p_init=DEFAULT_PARAMS.p_init, job_id=ctx.job_id)  # fmt: skip
 
 
-async def process(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
+async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
     document_id, section_id = uuid.UUID(data["document_id"]), uuid.UUID(data["section_id"])
-    engine = lesson_engine(ctx.services)
+    engine = ctx.services.engines.lesson_engine
     await ctx.progress(5, "Reading the section")
     db = ctx.services.db
     async with db.transaction(ctx.owner_id) as conn:
