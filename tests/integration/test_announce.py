@@ -18,8 +18,8 @@ from ultudy.jobs.announce import SETTLE_S
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.reconciler import Reconciler
 from ultudy.jobs.record import JobRecord
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
+from ultudy.kinds import JobType
 
 
 async def terminal_events(log: EventLog, owner_id: str) -> Counter[tuple[str, str]]:

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from tests.support.backends import Backend
 from ultudy.db import Database
 from ultudy.db.models import jobs
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
+from ultudy.kinds import JobType
 
 # Each cancellation lands somewhere in a statement; on the old code about one in four left
 # the lock held, so 20 of them all but never pass by luck.

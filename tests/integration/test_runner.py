@@ -13,14 +13,15 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.support.backends import Backend
+from ultudy.bootstrap import load_kinds
 from ultudy.errors import JobInputError, TransientError
-from ultudy.jobs.context import JobContext, Services
+from ultudy.jobs.context import JobContext
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.record import JobRecord
 from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
-from ultudy.jobs.states import JobType
 from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import BatchedWriter, DirectWriter, batched_writer
+from ultudy.kinds import JobType
 
 OWNER = "alice"
 WRITERS = ["direct", "batched"]
@@ -91,8 +92,9 @@ async def rig(backend: Backend, kind: str) -> AsyncIterator[Rig]:
     redis = Redis.from_url(backend.redis_url, decode_responses=True)
     events = EventLog(redis, prefix=backend.prefix, maxlen=100, ttl_s=60)
     writer = DirectWriter(store) if kind == "direct" else batched_writer(store)
-    services = Services(settings=backend.settings(), db=db)
-    runner = JobRunner(services, writer, events, dict.fromkeys(JobType, process))
+    settings = backend.settings()
+    kinds = load_kinds(settings, dict.fromkeys(JobType, process))
+    runner = JobRunner(settings, None, writer, events, kinds)
     try:
         yield Rig(runner, store, events, writer)
     finally:

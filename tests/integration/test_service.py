@@ -11,7 +11,7 @@ from tests.support.system import JobSystem, job_system
 from ultudy.errors import JobInputError, NotFoundError
 from ultudy.jobs.record import JobRecord
 from ultudy.jobs.service import JobStateError
-from ultudy.jobs.states import JobType
+from ultudy.kinds import JobType
 
 OWNER = "alice"
 LESSON = JobType.LESSON_GENERATION

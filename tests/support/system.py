@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tests.support.backends import Backend
 from tests.support.processors import REGISTRY
-from ultudy.jobs.context import Services
+from ultudy.bootstrap import load_kinds
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.reconciler import Reconciler
@@ -32,9 +32,10 @@ async def job_system(backend: Backend) -> AsyncIterator[JobSystem]:
     settings = backend.settings()
     db = backend.database()
     store = JobStore(db)
-    queues = JobQueues(settings, backend.redis_url)
+    kinds = load_kinds(settings, REGISTRY)
+    queues = JobQueues(settings, backend.redis_url, kinds)
     events = EventLog(queues.redis, prefix=settings.redis_prefix, maxlen=100, ttl_s=60)
-    runner = JobRunner(Services(settings=settings, db=db), DirectWriter(store), events, REGISTRY)
+    runner = JobRunner(settings, None, DirectWriter(store), events, kinds)
     service = JobService(store, queues, events, runner)
     try:
         yield JobSystem(store, queues, events, service, Reconciler(store, queues, events))

@@ -16,7 +16,8 @@ import pytest
 from ultudy.jobs.batching import GroupCommit
 from ultudy.jobs.planning import JobKey, Op, OpKind, claim, fuse, plan
 from ultudy.jobs.record import new_job, row_values
-from ultudy.jobs.states import JobStatus, JobType
+from ultudy.jobs.states import JobStatus
+from ultudy.kinds import JobType
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 A, B, C, D = (uuid.UUID(int=n) for n in (1, 2, 3, 4))
