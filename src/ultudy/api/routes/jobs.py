@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 
 from ultudy.api.deps import Admin, Caller, Jobs, State
 from ultudy.api.schemas import JobAccepted, JobList, JobOut
+from ultudy.api.schemas.errors import errors
+from ultudy.api.schemas.operations import HealthReport
 from ultudy.api.state import AppState
 from ultudy.jobs.states import JobStatus, JobType
 
@@ -58,7 +60,11 @@ async def health_report(state: AppState) -> tuple[bool, dict[str, Any]]:
     return healthy, report
 
 
-@router.get("/health/queues", summary="Queue counts, workers, broker and database health")
+@router.get(
+    "/health/queues", response_model=HealthReport,
+    responses={**errors(403), 503: {"model": HealthReport, "description": "unhealthy"}},
+    summary="Queue counts, workers, broker and database health",
+)  # fmt: skip
 async def queue_health(state: State, _admin: Admin) -> JSONResponse:
     healthy, report = await health_report(state)
     return JSONResponse(report, status_code=200 if healthy else 503)
@@ -84,7 +90,10 @@ async def get_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobOut:
     return JobOut.of(await jobs.get(caller.user_id, job_id))
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut, summary="Cancel a pending or running job")
+@router.post(
+    "/{job_id}/cancel", response_model=JobOut, responses=errors(409),
+    summary="Cancel a pending or running job",
+)  # fmt: skip
 async def cancel_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobOut:
     return JobOut.of(await jobs.cancel(caller.user_id, job_id))
 
@@ -93,6 +102,7 @@ async def cancel_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobOut:
     "/{job_id}/retry",
     response_model=JobAccepted,
     status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(409, 429),
     summary="Run a failed or cancelled job again as a new job",
 )
 async def retry_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobAccepted:
