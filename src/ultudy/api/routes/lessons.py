@@ -49,9 +49,9 @@ add_job_routes(
     "/{lesson_id}", response_model=LessonOut, response_model_exclude_unset=True,
     summary="A lesson (without its answer key)",
 )  # fmt: skip
-async def lesson(lesson_id: uuid.UUID, state: State, caller: Caller) -> dict[str, Any]:
+async def lesson(lesson_id: uuid.UUID, state: State, caller: Caller) -> LessonOut:
     async with state.db.transaction(caller.user_id) as conn:
         found = await get_lesson(conn, caller.user_id, lesson_id)
     if found is None:
         raise NotFoundError("Lesson not found")
-    return found
+    return LessonOut.of(found)

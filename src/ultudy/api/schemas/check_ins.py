@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
+
+from ultudy.api.schemas.common import iso
 
 
 class GradedAnswer(BaseModel):
@@ -43,6 +47,12 @@ class MasteryOut(BaseModel):
     correct: int
     lesson_id: str
     updated_at: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> MasteryOut:
+        return cls(concept_id=str(row.concept_id), name=row.name, p_known=round(row.p_known, 4),
+                   attempts=row.attempts, correct=row.correct, lesson_id=str(row.lesson_id),
+                   updated_at=iso(row.updated_at))  # fmt: skip
 
 
 class MasteryList(BaseModel):

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
+
+from ultudy.db.study import LessonRows
 
 
 class ConceptOut(BaseModel):
     id: str
     name: str
     explanation: str
+
+    @classmethod
+    def of(cls, row: Any) -> ConceptOut:
+        return cls(id=str(row.id), name=row.name, explanation=row.explanation)
 
 
 class QuestionOut(BaseModel):
@@ -21,6 +29,12 @@ class QuestionOut(BaseModel):
     concept_id: str
     choices: list[str] | None = None
 
+    @classmethod
+    def of(cls, row: Any) -> QuestionOut:
+        mcq = {"choices": list(row.choices)} if row.type == "mcq" else {}
+        return cls(id=str(row.id), type=row.type, prompt=row.prompt,
+                   concept_id=str(row.concept_id), **mcq)  # fmt: skip
+
 
 class LessonOut(BaseModel):
     lesson_id: str
@@ -31,6 +45,15 @@ class LessonOut(BaseModel):
     summary: str
     concepts: list[ConceptOut]
     questions: list[QuestionOut]
+
+    @classmethod
+    def of(cls, found: LessonRows) -> LessonOut:
+        row = found.lesson
+        return cls(lesson_id=str(row.id), section_id=str(row.section_id),
+                   document_id=str(row.document_id), section_title=row.section_title,
+                   engine=row.engine, summary=row.summary,
+                   concepts=[ConceptOut.of(c) for c in found.concepts],
+                   questions=[QuestionOut.of(q) for q in found.questions])  # fmt: skip
 
 
 class GeneratedLesson(BaseModel):
