@@ -7,8 +7,7 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response, status
 
 from ultudy.api.deps import Admin, Caller, Jobs, State
 from ultudy.api.schemas import JobAccepted, JobList, JobOut
@@ -61,13 +60,14 @@ async def health_report(state: AppState) -> tuple[bool, dict[str, Any]]:
 
 
 @router.get(
-    "/health/queues", response_model=HealthReport,
+    "/health/queues", response_model=HealthReport, response_model_exclude_unset=True,
     responses={**errors(403), 503: {"model": HealthReport, "description": "unhealthy"}},
     summary="Queue counts, workers, broker and database health",
 )  # fmt: skip
-async def queue_health(state: State, _admin: Admin) -> JSONResponse:
+async def queue_health(state: State, _admin: Admin, response: Response) -> dict[str, Any]:
     healthy, report = await health_report(state)
-    return JSONResponse(report, status_code=200 if healthy else 503)
+    response.status_code = status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
+    return report
 
 
 @router.get("", response_model=JobList, summary="The caller's jobs, newest first")
