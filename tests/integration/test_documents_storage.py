@@ -4,6 +4,7 @@ while a job still works on it, and frees the quota."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from ultudy.db.models import (
     questions,
     sections,
 )
+from ultudy.db.removal import delete_document
+from ultudy.jobs.context import JobContext
 from ultudy.kinds import JobType
 from ultudy.processors import REGISTRY
 
@@ -108,3 +111,23 @@ async def test_an_upload_past_the_quota_is_409_keeps_nothing_and_delete_frees_ro
         deleted = await client.delete(f"/documents/{first['document_id']}", headers=ALICE)
         assert deleted.status_code == 204
         assert (await upload(client, sync=False)).status_code == 202
+
+
+async def test_a_sync_job_whose_section_vanished_meanwhile_is_404(backend: Backend) -> None:
+    """The route finds the section; the document is deleted before the processor reads it
+    (as a concurrent DELETE would): the processor's NotFoundError answers 404, not 422."""
+
+    async def deleted_first(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
+        async with ctx.services.db.transaction(ctx.owner_id) as conn:
+            await delete_document(conn, ctx.owner_id, uuid.UUID(data["document_id"]))
+        return await REGISTRY[JobType.LESSON_GENERATION](ctx, data)
+
+    registry = {**REGISTRY, JobType.LESSON_GENERATION: deleted_first}
+    async with api(settings(backend), registry) as (client, _state):
+        doc = (await upload(client, sync=True)).json()
+        body = {"document_id": doc["document_id"], "section_id": doc["sections"][0]["id"]}
+        answer = await client.post("/lessons/generate", json=body, headers=ALICE)
+        assert answer.status_code == 404, answer.text
+        assert answer.json() == {"detail": "That section no longer exists."}
+        failed = (await client.get("/jobs?type=lesson_generation", headers=ALICE)).json()
+        assert [j["status"] for j in failed["jobs"]] == ["failed"]

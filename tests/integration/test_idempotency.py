@@ -139,9 +139,9 @@ def check_in_input(lesson: dict[str, Any]) -> dict[str, Any]:
             "answers": [{"question_id": q["id"], "answer": 0} for q in mcqs]}  # fmt: skip
 
 
-async def mastery(db: Database) -> dict[str, dict[str, Any]]:
+async def mastery(db: Database) -> dict[str, Any]:
     async with db.transaction("alice") as conn:
-        return {m["concept_id"]: m for m in await list_mastery(conn, "alice")}
+        return {str(m.concept_id): m for m in await list_mastery(conn, "alice")}
 
 
 @pytest.mark.parametrize("concurrently", [False, True], ids=["one-after-the-other", "at-once"])
@@ -162,9 +162,9 @@ async def test_check_in_run_twice_records_one_check_in_and_moves_mastery_once(
         answered[row["concept_id"]] = answered.get(row["concept_id"], 0) + 1
     for change in first["mastery"]:
         concept = change["concept_id"]
-        assert change["before"] == round(before[concept]["p_known"], 4)
-        assert after[concept]["p_known"] == change["after"]  # moved once, not twice
-        assert after[concept]["attempts"] == before[concept]["attempts"] + answered[concept]
+        assert change["before"] == round(before[concept].p_known, 4)
+        assert round(after[concept].p_known, 4) == change["after"]  # moved once, not twice
+        assert after[concept].attempts == before[concept].attempts + answered[concept]
 
 
 async def test_lesson_generation_run_twice_returns_its_first_result(

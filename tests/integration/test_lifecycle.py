@@ -6,6 +6,7 @@ import uuid
 
 from tests.support.backends import Backend
 from tests.support.harness import api, run_burst, wait_for_status
+from ultudy.jobs.context import JobContext
 from ultudy.jobs.states import JobStatus
 from ultudy.kinds import JobType
 
@@ -119,7 +120,9 @@ async def test_sync_endpoint_runs_inline_and_reports_an_internal_error_cleanly(
 
     from ultudy.db.study import insert_document
 
-    async with api(backend.settings()) as (client, state):
+    # The sync route answers its type's declared result (api/schemas/lessons.py).
+    lesson_shaped = {JobType.LESSON_GENERATION: _a_lesson}
+    async with api(backend.settings(), lesson_shaped) as (client, state):
         section = uuid_.uuid4()
         async with state.db.transaction("alice") as conn:
             doc = await insert_document(conn, "alice", {
@@ -129,14 +132,20 @@ async def test_sync_endpoint_runs_inline_and_reports_an_internal_error_cleanly(
                 "text": "x", "char_count": 1, "content_hash": "h"}])  # fmt: skip
         body = {"document_id": str(doc), "section_id": str(section)}
         ok = await client.post("/lessons/generate", json=body, headers=ALICE)
-        assert ok.status_code == 200
-        assert ok.json() == {"echo": None, "steps": 1, "attempt": 1}
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"cached": False, "lesson_id": "made inline", "summary": "1",
+                             "concepts": [], "questions": []}  # fmt: skip
     crashing = {JobType.LESSON_GENERATION: _always_crashes}
     async with api(backend.settings(), crashing) as (client, _state):
         broken = await client.post("/lessons/generate", json=body, headers=ALICE)
     assert broken.status_code == 500
     assert "internal error" in broken.json()["detail"]
     assert "kaput" not in broken.json()["detail"]
+
+
+async def _a_lesson(ctx: JobContext, _data: object) -> dict[str, object]:
+    return {"cached": False, "lesson_id": "made inline", "summary": str(ctx.attempt),
+            "concepts": [], "questions": []}  # fmt: skip
 
 
 async def _always_crashes(_ctx: object, _data: object) -> dict[str, object]:

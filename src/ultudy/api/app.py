@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
 from ultudy.api import middleware, openapi, unavailable
+from ultudy.api.auth import AuthError
 from ultudy.api.authn import Authentication
 from ultudy.api.csrf import CsrfGuard
 from ultudy.api.hub import EventHub
@@ -38,6 +39,7 @@ from ultudy.jobs.service import JobFailedError, JobStateError
 logger = logging.getLogger(__name__)
 
 ERROR_STATUS: tuple[tuple[type[UltudyError], int], ...] = (
+    (AuthError, status.HTTP_401_UNAUTHORIZED),
     (NotFoundError, status.HTTP_404_NOT_FOUND),
     (JobStateError, status.HTTP_409_CONFLICT),
     (JobInputError, status.HTTP_422_UNPROCESSABLE_CONTENT),

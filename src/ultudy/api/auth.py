@@ -18,6 +18,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ultudy.config import AuthMode, Settings
+from ultudy.errors import UltudyError
 
 # Unchanged since the first tokens, so that those still verify and then get the clear
 # "create a new token" instead of a bare "not valid".
@@ -27,10 +28,8 @@ SESSION_COOKIE = "ultudy_session"
 NO_EXPIRY = "this token has no expiry (it predates expiring tokens); create a new one"
 
 
-class AuthError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class AuthError(UltudyError):
+    """No valid identity."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,10 +18,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from ultudy.api import revocation
-from ultudy.api.auth import AuthError, Identity, credentials, identify
+from ultudy.api.auth import AuthError, Credentials, Identity, credentials, identify
 from ultudy.api.state import AppState
+from ultudy.config import AuthMode
 
 STATE_KEY = "identity"
+CREDENTIALS_KEY = "credentials"
 REVOKED = "this token was revoked (signed out); sign in again or create a new token"
 UNCHECKED_PREFIXES = ("/static/",)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -51,8 +53,18 @@ async def authenticate(
     return who
 
 
+def presented(conn: HTTPConnection, mode: AuthMode) -> Credentials:
+    """What the request presents (header or session cookie), read once per request: the
+    CSRF guard and the authentication both ask, and must see the same."""
+    state = conn.scope.setdefault("state", {})
+    found: Credentials | None = state.get(CREDENTIALS_KEY)
+    if found is None:
+        found = state[CREDENTIALS_KEY] = credentials(conn.headers, conn.cookies, mode)
+    return found
+
+
 async def resolve(state: AppState, conn: HTTPConnection) -> Identity | AuthError:
-    found = credentials(conn.headers, conn.cookies, state.settings.auth)
+    found = presented(conn, state.settings.auth)
     try:
         return await authenticate(
             state, user_header=found.user_header, authorization=found.authorization

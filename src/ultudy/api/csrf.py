@@ -20,8 +20,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ultudy.api.auth import credentials
-from ultudy.api.authn import refuse
+from ultudy.api.authn import presented, refuse
 from ultudy.config import Settings
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -87,7 +86,7 @@ class CsrfGuard:
                 return False
         elif scope["type"] != "websocket":
             return False
-        return credentials(conn.headers, conn.cookies, self.settings.auth).via_cookie
+        return presented(conn, self.settings.auth).via_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ultudy.api.routes import uploads
 from ultudy.config import AuthMode, Settings
+from ultudy.errors import UltudyError
 
 UPLOAD_PATH_PREFIX = "/upload/"
 KB = 1024
@@ -74,7 +75,7 @@ class BodyCap:
     detail: str
 
 
-class BodyTooLargeError(Exception):
+class BodyTooLargeError(UltudyError):
     """Raised into the app from `receive` once the body passes its cap."""
 
 

@@ -1,5 +1,14 @@
-"""The OpenAPI document, told the truth about errors: a 422 is either FastAPI's request
-validation error (a list) or our own input error (one message), like every other error."""
+"""The OpenAPI document, told the truth about errors. Every error the API answers itself
+is an ErrorOut; a 422 is either FastAPI's request validation error (a list) or our own
+input error (one message).
+
+Statuses that follow from where an operation sits are added here, from the facts that
+cause them: 401 unless the path is public (api/authn.py), 403 on unsafe methods (the CSRF
+guard, api/csrf.py), 404 on paths with an id, 413 on operations with a body (the body
+limit, api/middleware.py), 503 everywhere (an outage of the database or the broker).
+Statuses particular to a route (409, 415, 429, admin-only 403...) are declared on it
+with `responses=errors(...)` (api/schemas/errors.py).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +16,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
+
+from ultudy.api.authn import is_public
+from ultudy.api.csrf import UNSAFE_METHODS
+from ultudy.api.schemas.errors import ERROR_REF, ErrorOut, error_response
 
 VALIDATION_ERROR_REF = "#/components/schemas/HTTPValidationError"
-ERROR_REF = "#/components/schemas/ErrorOut"
-
-
-class ErrorOut(BaseModel):
-    """Every error the API answers itself: what went wrong, in words."""
-
-    detail: str
 
 
 def _widen_422(operation: dict[str, Any]) -> None:
@@ -27,15 +32,37 @@ def _widen_422(operation: dict[str, Any]) -> None:
     response.setdefault("content", {})["application/json"] = {"schema": schema}
 
 
+def implied_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
+    """The error statuses an operation can answer because of where it sits."""
+    codes = [503]
+    if not is_public(method, path):
+        codes.append(401)
+    if method in UNSAFE_METHODS:
+        codes.append(403)
+    if "{" in path:
+        codes.append(404)
+    if "requestBody" in operation:
+        codes.append(413)
+    return codes
+
+
+def _add_errors(method: str, path: str, operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for code in implied_statuses(method, path, operation):
+        responses.setdefault(str(code), error_response(code))
+    operation["responses"] = dict(sorted(responses.items()))
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["ErrorOut"] = ErrorOut.model_json_schema()
-    for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
             _widen_422(operation)
+            _add_errors(method.upper(), path, operation)
     app.openapi_schema = schema
     return schema
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -22,8 +23,22 @@ from ultudy.db.models import (
 from ultudy.db.types import utcnow
 
 
-def iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+@dataclass(frozen=True, kw_only=True)
+class DocumentRows:
+    """A document's row and its sections' (each with `lesson_id`, its newest lesson)."""
+
+    document: Any
+    sections: list[Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LessonRows:
+    """A lesson's row (with its section's `document_id` and `section_title`), its concepts
+    and its questions, answer keys included: the caller decides what to show."""
+
+    lesson: Any
+    concepts: list[Any]
+    questions: list[Any]
 
 
 async def insert_document(
@@ -47,7 +62,8 @@ async def insert_document(
     return doc_id
 
 
-async def list_documents(conn: AsyncConnection, owner_id: str) -> list[dict[str, Any]]:
+async def list_documents(conn: AsyncConnection, owner_id: str) -> list[Any]:
+    """The owner's documents, newest first, each with its `section_count`."""
     count = (
         select(func.count())
         .where(sections.c.document_id == documents.c.id)
@@ -59,16 +75,12 @@ async def list_documents(conn: AsyncConnection, owner_id: str) -> list[dict[str,
         .where(documents.c.owner_id == owner_id)
         .order_by(documents.c.created_at.desc())
     )
-    return [
-        {"id": str(r.id), "title": r.title, "filename": r.filename, "page_count": r.page_count,
-         "section_count": r.section_count, "created_at": iso(r.created_at)}
-        for r in await conn.execute(query)
-    ]  # fmt: skip
+    return list(await conn.execute(query))
 
 
 async def get_document(
     conn: AsyncConnection, owner_id: str, document_id: uuid.UUID
-) -> dict[str, Any] | None:
+) -> DocumentRows | None:
     doc = (
         await conn.execute(
             select(documents).where(documents.c.id == document_id, documents.c.owner_id == owner_id)
@@ -89,17 +101,7 @@ async def get_document(
         .where(sections.c.document_id == document_id, sections.c.owner_id == owner_id)
         .order_by(sections.c.position)
     )
-    return {
-        "id": str(doc.id), "title": doc.title, "filename": doc.filename,
-        "page_count": doc.page_count, "pages_without_text": doc.pages_without_text,
-        "pages_read_by_model": doc.pages_read_by_model or [], "created_at": iso(doc.created_at),
-        "sections": [
-            {"id": str(s.id), "title": s.title, "level": s.level, "page_start": s.page_start,
-             "page_end": s.page_end, "char_count": s.char_count,
-             "lesson_id": str(s.lesson_id) if s.lesson_id else None}
-            for s in rows
-        ],
-    }  # fmt: skip
+    return DocumentRows(document=doc, sections=list(rows))
 
 
 async def get_section(
@@ -175,7 +177,7 @@ async def insert_lesson(
 
 async def get_lesson(
     conn: AsyncConnection, owner_id: str, lesson_id: uuid.UUID
-) -> dict[str, Any] | None:
+) -> LessonRows | None:
     row = (
         await conn.execute(
             select(lessons, sections.c.document_id, sections.c.title.label("section_title"))
@@ -189,22 +191,7 @@ async def get_lesson(
         select(concepts).where(concepts.c.lesson_id == lesson_id).order_by(concepts.c.position)
     )
     question_rows = await lesson_questions(conn, owner_id, lesson_id)
-    return {
-        "lesson_id": str(row.id), "section_id": str(row.section_id),
-        "document_id": str(row.document_id), "section_title": row.section_title,
-        "engine": row.engine, "summary": row.summary,
-        "concepts": [{"id": str(c.id), "name": c.name, "explanation": c.explanation}
-                     for c in concept_rows],
-        "questions": [public_question(q) for q in question_rows],
-    }  # fmt: skip
-
-
-def public_question(q: Any) -> dict[str, Any]:
-    """A question without its answer key."""
-    out = {"id": str(q.id), "type": q.type, "prompt": q.prompt, "concept_id": str(q.concept_id)}
-    if q.type == "mcq":
-        out["choices"] = list(q.choices)
-    return out
+    return LessonRows(lesson=row, concepts=list(concept_rows), questions=question_rows)
 
 
 async def lesson_questions(conn: AsyncConnection, owner_id: str, lesson_id: uuid.UUID) -> list[Any]:
@@ -246,19 +233,15 @@ async def save_mastery(
     )  # fmt: skip
 
 
-async def list_mastery(conn: AsyncConnection, owner_id: str) -> list[dict[str, Any]]:
+async def list_mastery(conn: AsyncConnection, owner_id: str) -> list[Any]:
+    """The owner's mastery rows, each with its concept's `name` and `lesson_id`."""
     query = (
         select(concept_mastery, concepts.c.name, concepts.c.lesson_id)
         .join(concepts, concepts.c.id == concept_mastery.c.concept_id)
         .where(concept_mastery.c.owner_id == owner_id)
         .order_by(concept_mastery.c.updated_at.desc())
     )
-    return [
-        {"concept_id": str(r.concept_id), "name": r.name, "p_known": round(r.p_known, 4),
-         "attempts": r.attempts, "correct": r.correct, "lesson_id": str(r.lesson_id),
-         "updated_at": iso(r.updated_at)}
-        for r in await conn.execute(query)
-    ]  # fmt: skip
+    return list(await conn.execute(query))
 
 
 async def insert_check_in(

@@ -34,8 +34,13 @@ class Behind(enum.Enum):
     COMPLETION = "completion"
 
 
-class ExpectedFailure(Exception):
-    """Raised to the queue when the job must not be retried (bad input, cancelled)."""
+class ExpectedFailure(UltudyError):
+    """Raised to the queue when the job must not be retried (bad input, cancelled).
+    `cause` is the processor's own error, so that a sync request answers as it says."""
+
+    def __init__(self, message: str, *, cause: UltudyError) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,14 +109,14 @@ class JobRunner:
             result = _storable(await self.kinds[job.type].processor(context, job.input_data))
         except JobCancelledError as exc:
             await self._finish(job, JobStatus.CANCELLED, "job.cancelled", "Cancelled")
-            raise ExpectedFailure("cancelled") from exc
+            raise ExpectedFailure("cancelled", cause=exc) from exc
         except TransientError as exc:
             logger.warning("job %s: %s", job.job_id, exc.message)
             await self._record_retryable(job, exc.message)
             raise
         except UltudyError as exc:
             await self._finish(job, JobStatus.FAILED, "job.failed", exc.message)
-            raise ExpectedFailure(exc.message) from exc
+            raise ExpectedFailure(exc.message, cause=exc) from exc
         except Exception:
             logger.exception("job %s (%s) raised unexpectedly", job.job_id, job.type)
             await self._record_retryable(job, None)

@@ -10,7 +10,13 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from ultudy.db.types import utcnow
-from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
+from ultudy.errors import (
+    JobCancelledError,
+    JobInputError,
+    NotFoundError,
+    TransientError,
+    UltudyError,
+)
 from ultudy.jobs.caps import PendingCap
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
@@ -29,6 +35,17 @@ class JobStateError(UltudyError):
 
 class JobFailedError(UltudyError):
     """The job failed because of an internal error."""
+
+
+def _sync_error(failure: ExpectedFailure) -> UltudyError:
+    """What a sync request answers for a job that failed as expected: the processor's own
+    error when the API maps it (not found: 404; bad input: 422), a cancel is a conflict,
+    anything else (a model that gave no usable answer) is the input's to change."""
+    if isinstance(failure.cause, NotFoundError | JobInputError):
+        return failure.cause
+    if isinstance(failure.cause, JobCancelledError):
+        return JobStateError("The job was cancelled")
+    return JobInputError(failure.message)
 
 
 class JobService:
@@ -65,7 +82,7 @@ class JobService:
         try:
             done = await self.runner.run(delivery)
         except ExpectedFailure as exc:
-            raise JobInputError(str(exc)) from exc
+            raise _sync_error(exc) from None
         except TransientError:
             raise
         except Exception as exc:

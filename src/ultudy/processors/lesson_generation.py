@@ -7,7 +7,14 @@ from typing import Any
 
 from ultudy.db.effects import made_by
 from ultudy.db.models import lessons
-from ultudy.db.study import find_lesson, get_lesson, get_section, insert_lesson, other_section_texts
+from ultudy.db.study import (
+    LessonRows,
+    find_lesson,
+    get_lesson,
+    get_section,
+    insert_lesson,
+    other_section_texts,
+)
 from ultudy.errors import NotFoundError
 from ultudy.services import StudyContext
 from ultudy.study.lessons import LessonDraft, LessonEngine, SectionInput
@@ -69,5 +76,22 @@ async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
         # (at-least-once delivery) returns its first run's result.
         cached = await made_by(conn, lessons, lesson_id) != ctx.job_id
     assert result is not None
-    keys = ("lesson_id", "summary", "concepts", "questions")
-    return {"cached": cached, **{k: result[k] for k in keys}}
+    return _result(result, cached=cached)
+
+
+def _result(found: LessonRows, *, cached: bool) -> dict[str, Any]:
+    """The job's result (the sync answer, api/schemas/lessons.py GeneratedLesson): the
+    questions without their answer keys."""
+    return {
+        "cached": cached, "lesson_id": str(found.lesson.id), "summary": found.lesson.summary,
+        "concepts": [{"id": str(c.id), "name": c.name, "explanation": c.explanation}
+                     for c in found.concepts],
+        "questions": [_public_question(q) for q in found.questions],
+    }  # fmt: skip
+
+
+def _public_question(q: Any) -> dict[str, Any]:
+    out = {"id": str(q.id), "type": q.type, "prompt": q.prompt, "concept_id": str(q.concept_id)}
+    if q.type == "mcq":
+        out["choices"] = list(q.choices)
+    return out

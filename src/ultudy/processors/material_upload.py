@@ -10,7 +10,7 @@ from typing import Any
 
 from ultudy.db.effects import row_for_job
 from ultudy.db.models import documents
-from ultudy.db.study import get_document, insert_document
+from ultudy.db.study import DocumentRows, get_document, insert_document
 from ultudy.errors import JobCancelledError
 from ultudy.services import StudyContext
 from ultudy.study.pdf import ExtractedDocument, IsolatedPdfReader, with_page_texts
@@ -77,13 +77,16 @@ def _section_rows(doc: ExtractedDocument) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _result(doc: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "title", "page_start", "page_end", "char_count")
+def _result(found: DocumentRows) -> dict[str, Any]:
+    """The job's result (the sync upload's answer, api/schemas/documents.py UploadResult)."""
+    doc = found.document
     return {
-        "document_id": doc["id"], "title": doc["title"], "page_count": doc["page_count"],
-        "sections": [{k: s[k] for k in keys} for s in doc["sections"]],
-        "pages_without_text": doc["pages_without_text"],
-        "pages_read_by_model": doc["pages_read_by_model"],
+        "document_id": str(doc.id), "title": doc.title, "page_count": doc.page_count,
+        "sections": [{"id": str(s.id), "title": s.title, "page_start": s.page_start,
+                      "page_end": s.page_end, "char_count": s.char_count}
+                     for s in found.sections],
+        "pages_without_text": doc.pages_without_text,
+        "pages_read_by_model": doc.pages_read_by_model or [],
     }  # fmt: skip
 
 

@@ -6,32 +6,23 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel
 
 from ultudy.api.deps import Admin, Jobs, State
 from ultudy.api.routes.jobs import health_report
 from ultudy.api.schemas import JobAccepted
+from ultudy.api.schemas.errors import errors
+from ultudy.api.schemas.operations import AdminOverview, FailedJob, QueuePaused
 from ultudy.api.state import AppState
 from ultudy.jobs.states import JobStatus
 
-router = APIRouter(prefix="/admin/api", tags=["admin"])
+router = APIRouter(prefix="/admin/api", tags=["admin"], responses=errors(403))
 FAILED_SHOWN = 50
 
 
-class FailedJob(BaseModel):
-    """A row of the dashboard's failed-jobs table: what it shows, never the owner's input
-    or result (the admin reads other people's jobs)."""
-
-    id: str
-    owner_id: str
-    type: str
-    error_message: str | None
-    attempts: int
-    completed_at: str | None
-    updated_at: str
-
-
-@router.get("/overview", summary="Queues, workers, health and the latest failed jobs")
+@router.get(
+    "/overview", response_model=AdminOverview, response_model_exclude_unset=True,
+    summary="Queues, workers, health and the latest failed jobs",
+)  # fmt: skip
 async def overview(state: State, jobs: Jobs, _admin: Admin) -> dict[str, Any]:
     _healthy, report = await health_report(state)
     failed = await jobs.list(None, status=JobStatus.FAILED, limit=FAILED_SHOWN)
@@ -50,20 +41,26 @@ def _queue(state: AppState, name: str) -> str:
     return name
 
 
-@router.post("/queues/{name}/pause", summary="Stop handing out this queue's jobs")
-async def pause(name: str, state: State, _admin: Admin) -> dict[str, Any]:
+@router.post(
+    "/queues/{name}/pause", response_model=QueuePaused,
+    summary="Stop handing out this queue's jobs",
+)  # fmt: skip
+async def pause(name: str, state: State, _admin: Admin) -> QueuePaused:
     await state.queues.pause(_queue(state, name))
-    return {"queue": name, "paused": True}
+    return QueuePaused(queue=name, paused=True)
 
 
-@router.post("/queues/{name}/resume", summary="Resume a paused queue")
-async def resume(name: str, state: State, _admin: Admin) -> dict[str, Any]:
+@router.post("/queues/{name}/resume", response_model=QueuePaused, summary="Resume a paused queue")
+async def resume(name: str, state: State, _admin: Admin) -> QueuePaused:
     await state.queues.resume(_queue(state, name))
-    return {"queue": name, "paused": False}
+    return QueuePaused(queue=name, paused=False)
 
 
 @router.post(
-    "/jobs/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted
+    "/jobs/{job_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobAccepted,
+    responses=errors(409, 429),
 )
 async def retry(job_id: uuid.UUID, jobs: Jobs, _admin: Admin) -> JobAccepted:
     """Any owner's failed or cancelled job, again, as a new job of that owner."""

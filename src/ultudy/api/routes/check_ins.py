@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ultudy.api.deps import Caller, Schedule, State, accept, run_now
-from ultudy.api.schemas import JobAccepted
+from ultudy.api.deps import Caller, State
+from ultudy.api.job_routes import add_job_routes
+from ultudy.api.schemas.check_ins import CheckInResult
+from ultudy.api.state import AppState
 from ultudy.db.study import get_check_in, lesson_questions
 from ultudy.errors import JobInputError, NotFoundError
 from ultudy.kinds import JobType
@@ -38,7 +40,11 @@ class SelfAssessment(BaseModel):
     correct: bool
 
 
-async def _checked_input(body: SubmitCheckIn, state: State, owner_id: str) -> dict[str, Any]:
+def _parse(body: SubmitCheckIn) -> SubmitCheckIn:
+    return body
+
+
+async def _checked_input(state: AppState, owner_id: str, body: SubmitCheckIn) -> dict[str, Any]:
     if not body.answers:
         raise JobInputError("answers is empty: send at least one {question_id, answer}")
     async with state.db.transaction(owner_id) as conn:
@@ -57,26 +63,18 @@ async def _checked_input(body: SubmitCheckIn, state: State, owner_id: str) -> di
                         for a in body.answers]}  # fmt: skip
 
 
+add_job_routes(
+    router, "/submit", job_type=JobType.CHECK_IN_EVALUATION, parse=_parse,
+    prepare=_checked_input, result_model=CheckInResult, name="submit", responses=(404,),
+    summaries=("Grade a check-in in the background",
+               "Grade a check-in and wait for the result (sync)"),
+)  # fmt: skip
+
+
 @router.post(
-    "/submit-async",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobAccepted,
-    summary="Grade a check-in in the background",
-)
-async def submit_async(
-    body: SubmitCheckIn, state: State, caller: Caller, schedule: Schedule
-) -> JobAccepted:
-    job_input = await _checked_input(body, state, caller.user_id)
-    return await accept(state, caller, JobType.CHECK_IN_EVALUATION, job_input, schedule)
-
-
-@router.post("/submit", summary="Grade a check-in and wait for the result (sync)")
-async def submit_sync(body: SubmitCheckIn, state: State, caller: Caller) -> dict[str, Any]:
-    job_input = await _checked_input(body, state, caller.user_id)
-    return await run_now(state, caller, JobType.CHECK_IN_EVALUATION, job_input)
-
-
-@router.post("/{check_in_id}/self-assess", summary="Judge an answer graded 'unsure'")
+    "/{check_in_id}/self-assess", response_model=CheckInResult,
+    response_model_exclude_unset=True, summary="Judge an answer graded 'unsure'",
+)  # fmt: skip
 async def self_assessment(
     check_in_id: uuid.UUID, body: SelfAssessment, state: State, caller: Caller
 ) -> dict[str, Any]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Response, status
 
 from ultudy.api.deps import Caller, State
+from ultudy.api.schemas.documents import DocumentList, DocumentOut, DocumentSummary
+from ultudy.api.schemas.errors import errors
 from ultudy.db.removal import delete_document, find_document, jobs_working_on
 from ultudy.db.study import get_document, list_documents
 from ultudy.errors import JobInputError, NotFoundError
@@ -18,23 +19,25 @@ from ultudy.jobs.service import JobStateError
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 
-@router.get("", summary="The caller's documents, newest first")
-async def documents(state: State, caller: Caller) -> dict[str, Any]:
+@router.get("", response_model=DocumentList, summary="The caller's documents, newest first")
+async def documents(state: State, caller: Caller) -> DocumentList:
     async with state.db.transaction(caller.user_id) as conn:
-        return {"documents": await list_documents(conn, caller.user_id)}
+        rows = await list_documents(conn, caller.user_id)
+    return DocumentList(documents=[DocumentSummary.of(row) for row in rows])
 
 
-@router.get("/{document_id}", summary="One document with its sections")
-async def document(document_id: uuid.UUID, state: State, caller: Caller) -> dict[str, Any]:
+@router.get("/{document_id}", response_model=DocumentOut, summary="One document with its sections")
+async def document(document_id: uuid.UUID, state: State, caller: Caller) -> DocumentOut:
     async with state.db.transaction(caller.user_id) as conn:
         found = await get_document(conn, caller.user_id, document_id)
     if found is None:
         raise NotFoundError("Document not found")
-    return found
+    return DocumentOut.of(found)
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Delete a document, all that was made from it, and its file")  # fmt: skip
+               summary="Delete a document, all that was made from it, and its file",
+               responses=errors(409))  # 409: a job still works on it  # fmt: skip
 async def remove(document_id: uuid.UUID, state: State, caller: Caller) -> Response:
     async with state.db.transaction(caller.user_id) as conn:
         found = await find_document(conn, caller.user_id, document_id)

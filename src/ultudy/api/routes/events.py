@@ -12,7 +12,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import JSONResponse
@@ -24,6 +24,7 @@ from ultudy.api.authn import identity_in
 from ultudy.api.deps import Caller, Jobs, State
 from ultudy.api.hub import InvalidEventIdError, Subscription
 from ultudy.api.schemas import JobOut
+from ultudy.api.schemas.errors import errors
 from ultudy.api.state import AppState
 from ultudy.jobs.events import JobEvent
 from ultudy.jobs.record import JobRecord
@@ -39,6 +40,11 @@ RETRY_AFTER_S = 2
 UNAVAILABLE = "Live updates are unavailable right now; GET /jobs/{job_id} still works"
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 LastEventQuery = Annotated[str | None, Query(alias="last_event_id", max_length=40)]
+STREAM: dict[int | str, dict[str, Any]] = {
+    200: {"description": "An event stream: `job.*` events, each with its stream id",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    **errors(400),  # a malformed Last-Event-ID
+}  # fmt: skip
 
 
 def _sse(event: JobEvent) -> ServerSentEvent:
@@ -86,7 +92,10 @@ def _response(
     return EventSourceResponse(body, ping=_ping_s(state), background=BackgroundTask(release))
 
 
-@router.get("/events", summary="Server-sent events for all of the caller's jobs")
+@router.get(
+    "/events", response_class=EventSourceResponse, responses=STREAM,
+    summary="Server-sent events for all of the caller's jobs",
+)  # fmt: skip
 async def all_events(
     state: State, caller: Caller, last_event_id: LastEventId = None, after: LastEventQuery = None
 ) -> EventSourceResponse:
@@ -104,7 +113,10 @@ async def all_events(
     return _response(state, sub, stream())
 
 
-@router.get("/{job_id}/events", summary="Server-sent events for one job; ends when it does")
+@router.get(
+    "/{job_id}/events", response_class=EventSourceResponse, responses=STREAM,
+    summary="Server-sent events for one job; ends when it does",
+)  # fmt: skip
 async def job_events(
     job_id: uuid.UUID,
     state: State,

@@ -7,11 +7,12 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response, status
 
 from ultudy.api.deps import Admin, Caller, Jobs, State
 from ultudy.api.schemas import JobAccepted, JobList, JobOut
+from ultudy.api.schemas.errors import errors
+from ultudy.api.schemas.operations import HealthReport
 from ultudy.api.state import AppState
 from ultudy.jobs.states import JobStatus
 from ultudy.kinds import JobType
@@ -59,10 +60,15 @@ async def health_report(state: AppState) -> tuple[bool, dict[str, Any]]:
     return healthy, report
 
 
-@router.get("/health/queues", summary="Queue counts, workers, broker and database health")
-async def queue_health(state: State, _admin: Admin) -> JSONResponse:
+@router.get(
+    "/health/queues", response_model=HealthReport, response_model_exclude_unset=True,
+    responses={**errors(403), 503: {"model": HealthReport, "description": "unhealthy"}},
+    summary="Queue counts, workers, broker and database health",
+)  # fmt: skip
+async def queue_health(state: State, _admin: Admin, response: Response) -> dict[str, Any]:
     healthy, report = await health_report(state)
-    return JSONResponse(report, status_code=200 if healthy else 503)
+    response.status_code = status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
+    return report
 
 
 @router.get("", response_model=JobList, summary="The caller's jobs, newest first")
@@ -85,7 +91,10 @@ async def get_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobOut:
     return JobOut.of(await jobs.get(caller.user_id, job_id))
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut, summary="Cancel a pending or running job")
+@router.post(
+    "/{job_id}/cancel", response_model=JobOut, responses=errors(409),
+    summary="Cancel a pending or running job",
+)  # fmt: skip
 async def cancel_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobOut:
     return JobOut.of(await jobs.cancel(caller.user_id, job_id))
 
@@ -94,6 +103,7 @@ async def cancel_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobOut:
     "/{job_id}/retry",
     response_model=JobAccepted,
     status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(409, 429),
     summary="Run a failed or cancelled job again as a new job",
 )
 async def retry_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobAccepted:

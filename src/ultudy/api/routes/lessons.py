@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from ultudy.api.deps import Caller, Schedule, State, accept, run_now
-from ultudy.api.schemas import JobAccepted
+from ultudy.api.deps import Caller, State
+from ultudy.api.job_routes import add_job_routes
+from ultudy.api.schemas.lessons import GeneratedLesson, LessonOut
+from ultudy.api.state import AppState
 from ultudy.db.study import get_lesson, get_section
 from ultudy.errors import NotFoundError
 from ultudy.kinds import JobType
@@ -23,7 +25,11 @@ class GenerateLesson(BaseModel):
     section_id: uuid.UUID
 
 
-async def _checked_input(body: GenerateLesson, state: State, owner_id: str) -> dict[str, Any]:
+def _parse(body: GenerateLesson) -> GenerateLesson:
+    return body
+
+
+async def _checked_input(state: AppState, owner_id: str, body: GenerateLesson) -> dict[str, Any]:
     async with state.db.transaction(owner_id) as conn:
         section = await get_section(conn, owner_id, body.document_id, body.section_id)
     if section is None:
@@ -31,29 +37,21 @@ async def _checked_input(body: GenerateLesson, state: State, owner_id: str) -> d
     return {"document_id": str(body.document_id), "section_id": str(body.section_id)}
 
 
-@router.post(
-    "/generate-async",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobAccepted,
-    summary="Generate a lesson for a section in the background",
-)
-async def generate_async(
-    body: GenerateLesson, state: State, caller: Caller, schedule: Schedule
-) -> JobAccepted:
-    job_input = await _checked_input(body, state, caller.user_id)
-    return await accept(state, caller, JobType.LESSON_GENERATION, job_input, schedule)
+add_job_routes(
+    router, "/generate", job_type=JobType.LESSON_GENERATION, parse=_parse,
+    prepare=_checked_input, result_model=GeneratedLesson, name="generate", responses=(404,),
+    summaries=("Generate a lesson for a section in the background",
+               "Generate a lesson and wait for it (sync)"),
+)  # fmt: skip
 
 
-@router.post("/generate", summary="Generate a lesson and wait for it (sync)")
-async def generate_sync(body: GenerateLesson, state: State, caller: Caller) -> dict[str, Any]:
-    job_input = await _checked_input(body, state, caller.user_id)
-    return await run_now(state, caller, JobType.LESSON_GENERATION, job_input)
-
-
-@router.get("/{lesson_id}", summary="A lesson (without its answer key)")
-async def lesson(lesson_id: uuid.UUID, state: State, caller: Caller) -> dict[str, Any]:
+@router.get(
+    "/{lesson_id}", response_model=LessonOut, response_model_exclude_unset=True,
+    summary="A lesson (without its answer key)",
+)  # fmt: skip
+async def lesson(lesson_id: uuid.UUID, state: State, caller: Caller) -> LessonOut:
     async with state.db.transaction(caller.user_id) as conn:
         found = await get_lesson(conn, caller.user_id, lesson_id)
     if found is None:
         raise NotFoundError("Lesson not found")
-    return found
+    return LessonOut.of(found)

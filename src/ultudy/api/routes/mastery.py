@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from ultudy.api.deps import Caller, State
+from ultudy.api.schemas.check_ins import MasteryList, MasteryOut
 from ultudy.db.study import list_mastery
 
 router = APIRouter(tags=["mastery"])
 
 
-@router.get("/mastery", summary="The caller's mastery per concept (Bayesian Knowledge Tracing)")
-async def mastery(state: State, caller: Caller) -> dict[str, Any]:
+@router.get(
+    "/mastery",
+    response_model=MasteryList,
+    summary="The caller's mastery per concept (Bayesian Knowledge Tracing)",
+)
+async def mastery(state: State, caller: Caller) -> MasteryList:
     async with state.db.transaction(caller.user_id) as conn:
-        return {"mastery": await list_mastery(conn, caller.user_id)}
+        rows = await list_mastery(conn, caller.user_id)
+    return MasteryList(mastery=[MasteryOut.of(row) for row in rows])

@@ -8,6 +8,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from ultudy.api.deps import Admin, State
+from ultudy.api.schemas.errors import errors
 
 router = APIRouter(tags=["operations"])
 
@@ -16,6 +17,7 @@ router = APIRouter(tags=["operations"])
     "/metrics",
     summary="Prometheus metrics (admin in token mode)",
     response_class=PlainTextResponse,
+    responses=errors(403),
 )
 async def metrics(state: State, _admin: Admin) -> Response:
     registry = CollectorRegistry()

@@ -16,6 +16,7 @@ from ultudy.api import revocation
 from ultudy.api.auth import SESSION_COOKIE, AuthError, session_token
 from ultudy.api.authn import authenticate, identity_in
 from ultudy.api.deps import Caller, State
+from ultudy.api.schemas.errors import errors
 from ultudy.config import AuthMode, Settings
 
 router = APIRouter(prefix="/session", tags=["session"])
@@ -37,7 +38,10 @@ def _secure(settings: Settings) -> bool:
     return settings.auth is AuthMode.TOKEN
 
 
-@router.post("", response_model=SessionOut, summary="Sign in (sets the session cookie)")
+@router.post(
+    "", response_model=SessionOut, responses=errors(401),
+    summary="Sign in (sets the session cookie)",
+)  # fmt: skip
 async def sign_in(body: SignIn, state: State, response: Response) -> SessionOut:
     dev = state.settings.auth is AuthMode.DEV
     secret = ((body.user_id if dev else body.token) or "").strip()

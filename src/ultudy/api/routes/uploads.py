@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 
-from ultudy.api.deps import Caller, Schedule, State, accept, run_now
+from ultudy.api.job_routes import add_job_routes
 from ultudy.api.quota import keep_within_quota
-from ultudy.api.schemas import JobAccepted
+from ultudy.api.schemas.documents import UploadResult
 from ultudy.api.state import AppState
 from ultudy.config import Settings
 from ultudy.kinds import JobType
@@ -74,38 +75,31 @@ FileField = Annotated[UploadFile | None, File(description="the PDF")]
 TitleField = Annotated[str | None, Form(max_length=300)]
 
 
-def _require(file: UploadFile | None) -> UploadFile:
-    if file is None:
+@dataclass(frozen=True, kw_only=True)
+class UploadForm:
+    file: UploadFile | None
+    title: str | None
+
+
+def _parse(file: FileField = None, title: TitleField = None) -> UploadForm:
+    return UploadForm(file=file, title=title)
+
+
+async def _checked_input(state: AppState, owner_id: str, form: UploadForm) -> dict[str, Any]:
+    if form.file is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             "Send the PDF as the multipart form field 'file'.")  # fmt: skip
-    return file
+    return await _store(state, owner_id, form.file, form.title)
 
 
-@router.post(
-    "/pdf-structured-async",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobAccepted,
-    summary="Upload a PDF; extraction runs as a background job",
-)
-async def upload_async(
-    state: State,
-    caller: Caller,
-    schedule: Schedule,
-    file: FileField = None,
-    title: TitleField = None,
-) -> JobAccepted:
-    job_input = await _store(state, caller.user_id, _require(file), title)
-    try:
-        return await accept(state, caller, JobType.MATERIAL_UPLOAD, job_input, schedule)
-    except Exception:
-        # Refused (too many jobs waiting) or not recorded: nobody will read the file.
-        await asyncio.to_thread(state.services.storage.delete, job_input["storage_key"])
-        raise
+async def _discard(state: AppState, job_input: dict[str, Any]) -> None:
+    await asyncio.to_thread(state.services.storage.delete, job_input["storage_key"])
 
 
-@router.post("/pdf-structured", summary="Upload a PDF and wait for its sections (sync)")
-async def upload_sync(
-    state: State, caller: Caller, file: FileField = None, title: TitleField = None
-) -> dict[str, Any]:
-    job_input = await _store(state, caller.user_id, _require(file), title)
-    return await run_now(state, caller, JobType.MATERIAL_UPLOAD, job_input)
+add_job_routes(
+    router, "/pdf-structured", job_type=JobType.MATERIAL_UPLOAD, parse=_parse,
+    prepare=_checked_input, discard=_discard, result_model=UploadResult, name="upload",
+    responses=(400, 409, 415),  # 409: past the caller's storage quota (api/quota.py)
+    summaries=("Upload a PDF; extraction runs as a background job",
+               "Upload a PDF and wait for its sections (sync)"),
+)  # fmt: skip

@@ -1,4 +1,4 @@
-"""Request and response models shared by the job routes."""
+"""Jobs as the API shows them: a job, a page of jobs, an accepted submission."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from ultudy.jobs.record import JobRecord
+from ultudy.jobs.states import JobStatus
 
 
 class JobOut(BaseModel):
-    """A job as its row: timestamps in ISO 8601 UTC."""
+    """A job as its row: timestamps in ISO 8601 UTC. `type` is a plain string: job types
+    are registered by the application, so the API does not close the list."""
 
     id: str
     owner_id: str
     type: str
-    status: str
+    status: JobStatus
     progress: int
     progress_message: str | None
     input_data: dict[str, Any]
