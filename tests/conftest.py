@@ -27,15 +27,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test for a backend this run does not have is deselected (not run, not "passed")."""
-    keep, drop = [], []
+    """A test for a backend this run does not have is reported as skipped, with the reason
+    (not run, not "passed", and not silently left out of the count either)."""
+    have = ", ".join(backends.backend_names())
     for item in items:
         callspec = getattr(item, "callspec", None)
-        is_unavailable = callspec is not None and callspec.params.get("backend") == UNAVAILABLE
-        (drop if is_unavailable else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        if callspec is None or callspec.params.get("backend") != UNAVAILABLE:
+            continue
+        marker = item.get_closest_marker("only_backends")
+        wanted = ", ".join(marker.args) if marker else "?"
+        item.add_marker(pytest.mark.skip(reason=f"runs only on {wanted}; this run has {have}"))
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,8 @@ import functools
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -393,14 +391,10 @@ def chapter_seven() -> SectionInput:
     )
 
 
-def test_a_two_thousand_word_section_takes_well_under_a_second() -> None:
-    chapter = chapter_seven()
-    build_offline_lesson(chapter)  # warm-up: imports, caches of the other sections
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        draft = build_offline_lesson(chapter)
-        timings.append(time.perf_counter() - start)
-
-    assert statistics.median(timings) < 1.0
+def test_a_two_thousand_word_section_gives_a_bounded_lesson() -> None:
+    """How long it takes is bench/lesson_time.py's to measure; here, what it gives: a long
+    section still yields a handful of concepts, each asked about, not one per paragraph."""
+    draft = build_offline_lesson(chapter_seven())
     assert 5 <= len(draft.concepts) <= 8
+    assert draft.questions
+    assert draft.summary
