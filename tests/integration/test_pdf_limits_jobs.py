@@ -121,7 +121,8 @@ async def test_a_stopping_worker_kills_the_reading_of_a_hostile_pdf(
         try:
             await upload(client, "hostile.pdf", shared_stream(2000), ALICE)
             await reading_pages(client, ALICE)
-            assert len(pdf_readers(worker.pid)) == 1
+            readers = pdf_readers(worker.pid)
+            assert len(readers) == 1
             stopping = time.monotonic()
             worker.send_signal(signal.SIGTERM)
             code = await asyncio.to_thread(worker.wait, 30)
@@ -130,7 +131,8 @@ async def test_a_stopping_worker_kills_the_reading_of_a_hostile_pdf(
     # Its grace period, then the job's thread kills the reader (not 120 s later).
     assert code == 0
     assert time.monotonic() - stopping < settings.shutdown_grace_s + 10
-    assert pdf_readers() == []
+    # That reader is gone (not left orphaned); other test runs' readers are not ours to count.
+    assert not set(readers) & set(pdf_readers())
 
 
 async def test_more_pages_than_the_cap_fail_the_job_at_once(backend: Backend) -> None:
