@@ -58,12 +58,17 @@ class System:
         self.database_url = f"sqlite+aiosqlite:///{data_dir / 'ultudy.db'}"
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ULTUDY_")}
-        self.env.update({
-            "ULTUDY_DATA_DIR": str(data_dir), "ULTUDY_REDIS_URL": redis_url,
-            "ULTUDY_DATABASE_URL": os.environ.get("ULTUDY_DATABASE_URL", self.database_url),
-            "ULTUDY_PORT": str(self.port), "ULTUDY_LOG_LEVEL": "WARNING",
-            "ULTUDY_RETENTION_COMPLETED_COUNT": "100000", **settings,
-        })  # fmt: skip
+        self.env.update(
+            {
+                "ULTUDY_DATA_DIR": str(data_dir),
+                "ULTUDY_REDIS_URL": redis_url,
+                "ULTUDY_DATABASE_URL": os.environ.get("ULTUDY_DATABASE_URL", self.database_url),
+                "ULTUDY_PORT": str(self.port),
+                "ULTUDY_LOG_LEVEL": "WARNING",
+                "ULTUDY_RETENTION_COMPLETED_COUNT": "100000",
+                **settings,
+            }
+        )
         self.procs: list[subprocess.Popen[bytes]] = []
 
     @property

@@ -59,12 +59,12 @@ async def one(client: httpx.AsyncClient, body: dict[str, str], due: float, out: 
     out.codes[code] += 1
 
 
-async def open_loop(base: str, body: dict[str, str], rate: int, duration_s: float,
-                    api_pid: int) -> Round:  # fmt: skip
+async def open_loop(
+    base: str, body: dict[str, str], rate: int, duration_s: float, api_pid: int
+) -> Round:
     out = Round(rate, duration_s)
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(base_url=base, headers=USER, limits=limits,
-                                 timeout=30) as client:  # fmt: skip
+    async with httpx.AsyncClient(base_url=base, headers=USER, limits=limits, timeout=30) as client:
         for _ in range(20):  # warm the connections and the API's caches
             await client.post("/lessons/generate-async", json=body)
         cpu_before = cpu_seconds(api_pid)
@@ -86,10 +86,15 @@ def row(result: Round) -> list[object]:
     accepted = result.codes.get("202", 0)
     others = ", ".join(f"{k}×{v}" for k, v in sorted(result.codes.items()) if k != "202")
     return [
-        f"{result.rate}/s × {result.duration_s:.0f} s", result.sent, accepted, others or "–",
-        f"{median(lat):.1f}", f"{pct(lat, 99):.1f}", f"{max(lat):.0f}",
+        f"{result.rate}/s × {result.duration_s:.0f} s",
+        result.sent,
+        accepted,
+        others or "–",
+        f"{median(lat):.1f}",
+        f"{pct(lat, 99):.1f}",
+        f"{max(lat):.0f}",
         f"{result.cpu_s / max(1, result.sent) * 1000:.2f}",
-    ]  # fmt: skip
+    ]
 
 
 def main() -> None:
@@ -98,9 +103,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
-    settings = {"ULTUDY_PROCESSORS": "bench.noop:REGISTRY", "ULTUDY_REDIS_PREFIX": PREFIX,
-                "ULTUDY_CONCURRENCY_LESSON_GENERATION": "50",
-                "ULTUDY_MAX_PENDING_JOBS_PER_USER": "1000000"}  # fmt: skip
+    settings = {
+        "ULTUDY_PROCESSORS": "bench.noop:REGISTRY",
+        "ULTUDY_REDIS_PREFIX": PREFIX,
+        "ULTUDY_CONCURRENCY_LESSON_GENERATION": "50",
+        "ULTUDY_MAX_PENDING_JOBS_PER_USER": "1000000",
+    }
     results = []
     with system(**settings) as sys_:
         body = asyncio.run(seed_section(sys_))
@@ -109,19 +117,33 @@ def main() -> None:
         sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation")
         time.sleep(1.0)
         for rate in rates:
-            results.append(asyncio.run(open_loop(sys_.base_url, body, rate, args.duration,
-                                                 api_pid)))  # fmt: skip
+            results.append(
+                asyncio.run(open_loop(sys_.base_url, body, rate, args.duration, api_pid))
+            )
         sys_.stop_all()
         asyncio.run(remove_bench_data(sys_))
-    text = "\n".join([
-        f"### HTTP enqueue, open loop (POST /lessons/generate-async, {CONNECTIONS} connections, "
-        f"latency from the intended send time, {backend_label()})",
-        "",
-        table(["rate × time", "sent", "202", "other answers", "p50 ms", "p99 ms", "max ms",
-               "API CPU ms / request"], [row(r) for r in results]),
-        "",
-        "Target: p99 < 25 ms at 200 requests/s.",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            f"### HTTP enqueue, open loop (POST /lessons/generate-async, {CONNECTIONS} "
+            f"connections, latency from the intended send time, {backend_label()})",
+            "",
+            table(
+                [
+                    "rate × time",
+                    "sent",
+                    "202",
+                    "other answers",
+                    "p50 ms",
+                    "p99 ms",
+                    "max ms",
+                    "API CPU ms / request",
+                ],
+                [row(r) for r in results],
+            ),
+            "",
+            "Target: p99 < 25 ms at 200 requests/s.",
+        ]
+    )
     write_result("http_enqueue", text)
 
 

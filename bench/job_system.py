@@ -52,10 +52,24 @@ RAW_PREFIX = f"rawbench-{RUN}"
 async def seed_section(sys_: System) -> dict[str, str]:
     db = Database(sys_.env["ULTUDY_DATABASE_URL"])
     section_id = uuid.uuid4()
-    row = {"id": section_id, "title": "S", "level": 1, "page_start": 1, "page_end": 1,
-           "text": "text", "char_count": 4, "content_hash": "h"}  # fmt: skip
-    doc = {"title": "bench", "filename": "b.pdf", "storage_key": "k", "sha256": "",
-           "page_count": 1, "pages_without_text": []}  # fmt: skip
+    row = {
+        "id": section_id,
+        "title": "S",
+        "level": 1,
+        "page_start": 1,
+        "page_end": 1,
+        "text": "text",
+        "char_count": 4,
+        "content_hash": "h",
+    }
+    doc = {
+        "title": "bench",
+        "filename": "b.pdf",
+        "storage_key": "k",
+        "sha256": "",
+        "page_count": 1,
+        "pages_without_text": [],
+    }
     async with db.transaction("bench") as conn:
         doc_id = await insert_document(conn, "bench", doc, [row])
     await db.dispose()
@@ -133,8 +147,12 @@ async def pickup_raw(url: str, prefix: str) -> list[float]:
 
 
 def service_for(sys_: System) -> tuple[JobService, Database]:
-    settings = Settings(database_url=sys_.env["ULTUDY_DATABASE_URL"], redis_url=sys_.redis_url,
-                        retention_completed_count=100000, redis_prefix=PREFIX)  # fmt: skip
+    settings = Settings(
+        database_url=sys_.env["ULTUDY_DATABASE_URL"],
+        redis_url=sys_.redis_url,
+        retention_completed_count=100000,
+        redis_prefix=PREFIX,
+    )
     db = Database(settings.resolved_database_url)
     kinds = load_kinds(settings)
     queues = JobQueues(settings, sys_.redis_url, kinds)
@@ -207,9 +225,12 @@ def backend_label() -> str:
 
 
 def main() -> None:
-    settings = {"ULTUDY_PROCESSORS": "bench.noop:REGISTRY", "ULTUDY_REDIS_PREFIX": PREFIX,
-                "ULTUDY_CONCURRENCY_LESSON_GENERATION": str(CONCURRENCY),
-                "ULTUDY_MAX_PENDING_JOBS_PER_USER": "1000000"}  # fmt: skip
+    settings = {
+        "ULTUDY_PROCESSORS": "bench.noop:REGISTRY",
+        "ULTUDY_REDIS_PREFIX": PREFIX,
+        "ULTUDY_CONCURRENCY_LESSON_GENERATION": str(CONCURRENCY),
+        "ULTUDY_MAX_PENDING_JOBS_PER_USER": "1000000",
+    }
     with system(**settings) as sys_:
         asyncio.run(vacuum_jobs(sys_))
         body = asyncio.run(seed_section(sys_))
@@ -228,26 +249,44 @@ def main() -> None:
         sys_.stop_all()
         asyncio.run(remove_bench_data(sys_))
     rows = [
-        ["enqueue latency, HTTP async path (ms)", f"{median(enqueue):.2f}",
-         f"{pct(enqueue, 99):.2f}", "–", "–"],
-        ["pickup latency, queue add → processor start (ms)", f"{median(ours_pick):.2f}",
-         f"{pct(ours_pick, 99):.2f}", f"{median(raw_pick):.2f}", f"{pct(raw_pick, 99):.2f}"],
-    ]  # fmt: skip
+        [
+            "enqueue latency, HTTP async path (ms)",
+            f"{median(enqueue):.2f}",
+            f"{pct(enqueue, 99):.2f}",
+            "–",
+            "–",
+        ],
+        [
+            "pickup latency, queue add → processor start (ms)",
+            f"{median(ours_pick):.2f}",
+            f"{pct(ours_pick, 99):.2f}",
+            f"{median(raw_pick):.2f}",
+            f"{pct(raw_pick, 99):.2f}",
+        ],
+    ]
     ratio = median(ours_tp) / median(raw_tp)
-    text = "\n".join([
-        f"### Job system vs raw bullmq (worker concurrency {CONCURRENCY}, one worker process, "
-        f"{PRODUCERS} concurrent producers, {THROUGHPUT_JOBS} no-op jobs × {ROUNDS} alternating "
-        f"rounds, {backend_label()})",
-        "",
-        table(["measure", "ours p50", "ours p99", "raw bullmq p50", "raw bullmq p99"], rows),
-        "",
-        table(["end-to-end throughput", "median jobs/s", "rounds"], [
-            ["ours (SQL row per job)", f"{median(ours_tp):.0f}",
-             ", ".join(f"{v:.0f}" for v in ours_tp)],
-            ["raw bullmq", f"{median(raw_tp):.0f}", ", ".join(f"{v:.0f}" for v in raw_tp)],
-            ["ratio ours / raw", f"{ratio:.0%}", "target ≥ 70 %"],
-        ]),
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            f"### Job system vs raw bullmq (worker concurrency {CONCURRENCY}, one worker process, "
+            f"{PRODUCERS} concurrent producers, {THROUGHPUT_JOBS} no-op jobs × {ROUNDS} "
+            f"alternating rounds, {backend_label()})",
+            "",
+            table(["measure", "ours p50", "ours p99", "raw bullmq p50", "raw bullmq p99"], rows),
+            "",
+            table(
+                ["end-to-end throughput", "median jobs/s", "rounds"],
+                [
+                    [
+                        "ours (SQL row per job)",
+                        f"{median(ours_tp):.0f}",
+                        ", ".join(f"{v:.0f}" for v in ours_tp),
+                    ],
+                    ["raw bullmq", f"{median(raw_tp):.0f}", ", ".join(f"{v:.0f}" for v in raw_tp)],
+                    ["ratio ours / raw", f"{ratio:.0%}", "target ≥ 70 %"],
+                ],
+            ),
+        ]
+    )
     write_result("job_system", text)
 
 

@@ -30,19 +30,28 @@ async def measure() -> list[list[object]]:
             start = time.perf_counter()
             lesson = await engine.generate(section)
             times.append((time.perf_counter() - start) * 1000)
-        rows.append([name, len(texts[name].split()), len(lesson.concepts), len(lesson.questions),
-                     f"{statistics.median(times):.0f}"])  # fmt: skip
+        rows.append(
+            [
+                name,
+                len(texts[name].split()),
+                len(lesson.concepts),
+                len(lesson.questions),
+                f"{statistics.median(times):.0f}",
+            ]
+        )
     return rows
 
 
 def main() -> None:
     rows = asyncio.run(measure())
-    text = "\n".join([
-        f"### Offline lesson engine (`offline-v1`), 5 largest prose sections of R-data.pdf, "
-        f"median of {RUNS} runs",
-        "",
-        table(["section", "words", "concepts", "questions", "median ms"], rows),
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            f"### Offline lesson engine (`offline-v1`), 5 largest prose sections of R-data.pdf, "
+            f"median of {RUNS} runs",
+            "",
+            table(["section", "words", "concepts", "questions", "median ms"], rows),
+        ]
+    )
     write_result("lesson_time", text)
 
 

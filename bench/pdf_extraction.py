@@ -118,19 +118,31 @@ def main() -> None:
         rate = sum(pages.values()) / seconds
         base = base or rate
         per_file_ms = 1000 * seconds / len(pages)
-        rows.append([name, f"{len(pages)}/{len(PDFS)}", str(sum(pages.values())),
-                     f"{rate:.0f}", f"{rate / base:.2f}", f"{per_file_ms:.0f}"])  # fmt: skip
-    text = "\n".join([
-        f"### PDF text extraction, {len(PDFS)} test PDFs, median of {RUNS} runs",
-        "",
-        table(["library", "files read", "pages", "median pages/s", "ratio", "ms per file"], rows),
-        "",
-        "Ratio: against pypdfium2 text only. Each reader is timed on the files it can read.",
-        "The fonts row ignores outlines, so every page's characters are read for headings.",
-        "The child-process row is the app's path; its extra time per file is the child's",
-        "start (a fresh interpreter importing pypdfium2).",
-        *notes,
-    ])  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{len(pages)}/{len(PDFS)}",
+                str(sum(pages.values())),
+                f"{rate:.0f}",
+                f"{rate / base:.2f}",
+                f"{per_file_ms:.0f}",
+            ]
+        )
+    text = "\n".join(
+        [
+            f"### PDF text extraction, {len(PDFS)} test PDFs, median of {RUNS} runs",
+            "",
+            table(
+                ["library", "files read", "pages", "median pages/s", "ratio", "ms per file"], rows
+            ),
+            "",
+            "Ratio: against pypdfium2 text only. Each reader is timed on the files it can read.",
+            "The fonts row ignores outlines, so every page's characters are read for headings.",
+            "The child-process row is the app's path; its extra time per file is the child's",
+            "start (a fresh interpreter importing pypdfium2).",
+            *notes,
+        ]
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pdf_extraction.md").write_text(text + "\n")
     print(text)

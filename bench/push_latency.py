@@ -139,8 +139,10 @@ async def per_client_readers(sys_: System) -> dict[str, Any]:
     mem0, _ = await broker_memory(sys_.redis_url)
     # redis-py's 5 s default socket timeout would cut every longer XREAD BLOCK.
     timeout_s = XREAD_BLOCK_MS / 1000 + 5
-    conns = [Redis.from_url(sys_.redis_url, single_connection_client=True,
-                            socket_timeout=timeout_s) for _ in range(CLIENTS)]  # fmt: skip
+    conns = [
+        Redis.from_url(sys_.redis_url, single_connection_client=True, socket_timeout=timeout_s)
+        for _ in range(CLIENTS)
+    ]
     stop = asyncio.Event()
 
     async def read(n: int, conn: Redis) -> None:
@@ -157,13 +159,18 @@ async def per_client_readers(sys_: System) -> dict[str, Any]:
     stop.set()
     for task in tasks:
         task.cancel()
-    failed = [r for r in await asyncio.gather(*tasks, return_exceptions=True)
-              if isinstance(r, Exception)]  # fmt: skip
+    failed = [
+        r for r in await asyncio.gather(*tasks, return_exceptions=True) if isinstance(r, Exception)
+    ]
     await asyncio.gather(*(c.aclose() for c in conns), return_exceptions=True)
     if failed:
         raise RuntimeError(f"{len(failed)} readers failed; first: {failed[0]!r}")
-    return {"rss_mb": (rss2 - rss0) / 2**20, "cpu_pct": (cpu2 - cpu1) / WINDOW_S * 100,
-            "broker_mb": (mem2 - mem0) / 2**20, "connected": connected}  # fmt: skip
+    return {
+        "rss_mb": (rss2 - rss0) / 2**20,
+        "cpu_pct": (cpu2 - cpu1) / WINDOW_S * 100,
+        "broker_mb": (mem2 - mem0) / 2**20,
+        "connected": connected,
+    }
 
 
 def main() -> None:
@@ -177,31 +184,52 @@ def main() -> None:
         sse = asyncio.run(idle_cost(sys_, api_pid, "sse"))
         polling = asyncio.run(idle_cost(sys_, api_pid, "poll"))
         readers = asyncio.run(per_client_readers(sys_))
-    text = "\n".join([
-        f"### Push delay: processor `progress()` → SSE client ({len(delays)} events, "
-        "SQLite + embedded Valkey)",
-        "",
-        table(["p50 ms", "p99 ms", "max ms"],
-              [[f"{pct(delays, 50):.1f}", f"{pct(delays, 99):.1f}", f"{max(delays):.1f}"]]),
-        "",
-        f"### {CLIENTS} idle clients, API process, {WINDOW_S:.0f} s window",
-        "",
-        table(["clients", "RSS growth MB", "API CPU %"], [
-            [f"{CLIENTS} on SSE (push)", f"{sse['rss_mb']:.1f}", f"{sse['cpu_pct']:.1f}"],
-            [f"{CLIENTS} polling every {POLL_S:g} s", f"{polling['rss_mb']:.1f}",
-             f"{polling['cpu_pct']:.1f}"],
-        ]),
-        "",
-        f"### Not chosen: one blocking Redis connection per client ({CLIENTS} idle)",
-        "",
-        "Extra over the shared reader (one connection per API process); on top of the SSE row.",
-        "",
-        table(["holder RSS growth MB", "holder CPU %", "broker memory growth MB",
-               "broker connections"], [
-            [f"{readers['rss_mb']:.1f}", f"{readers['cpu_pct']:.1f}",
-             f"{readers['broker_mb']:.1f}", str(readers["connected"])],
-        ]),
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            f"### Push delay: processor `progress()` → SSE client ({len(delays)} events, "
+            "SQLite + embedded Valkey)",
+            "",
+            table(
+                ["p50 ms", "p99 ms", "max ms"],
+                [[f"{pct(delays, 50):.1f}", f"{pct(delays, 99):.1f}", f"{max(delays):.1f}"]],
+            ),
+            "",
+            f"### {CLIENTS} idle clients, API process, {WINDOW_S:.0f} s window",
+            "",
+            table(
+                ["clients", "RSS growth MB", "API CPU %"],
+                [
+                    [f"{CLIENTS} on SSE (push)", f"{sse['rss_mb']:.1f}", f"{sse['cpu_pct']:.1f}"],
+                    [
+                        f"{CLIENTS} polling every {POLL_S:g} s",
+                        f"{polling['rss_mb']:.1f}",
+                        f"{polling['cpu_pct']:.1f}",
+                    ],
+                ],
+            ),
+            "",
+            f"### Not chosen: one blocking Redis connection per client ({CLIENTS} idle)",
+            "",
+            "Extra over the shared reader (one connection per API process); on top of the SSE row.",
+            "",
+            table(
+                [
+                    "holder RSS growth MB",
+                    "holder CPU %",
+                    "broker memory growth MB",
+                    "broker connections",
+                ],
+                [
+                    [
+                        f"{readers['rss_mb']:.1f}",
+                        f"{readers['cpu_pct']:.1f}",
+                        f"{readers['broker_mb']:.1f}",
+                        str(readers["connected"]),
+                    ],
+                ],
+            ),
+        ]
+    )
     write_result("push_latency", text)
 
 

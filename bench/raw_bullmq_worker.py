@@ -18,8 +18,9 @@ async def process(job: Any, _token: str) -> dict[str, float]:
 
 
 async def main(url: str, prefix: str, concurrency: int) -> None:
-    worker = Worker("raw", process, {"connection": url, "prefix": prefix,
-                                     "concurrency": concurrency})  # fmt: skip
+    worker = Worker(
+        "raw", process, {"connection": url, "prefix": prefix, "concurrency": concurrency}
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

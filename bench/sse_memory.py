@@ -96,11 +96,13 @@ def main() -> None:
     with system() as sys_:
         sys_.start_api()
         rows = asyncio.run(measure(sys_))
-    text = "\n".join([
-        f"### API process memory (VmRSS) with {CLIENTS} SSE clients, open then closed",
-        "",
-        table(["phase", "RSS MB", "vs baseline MB", "live streams"], rows),
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            f"### API process memory (VmRSS) with {CLIENTS} SSE clients, open then closed",
+            "",
+            table(["phase", "RSS MB", "vs baseline MB", "live streams"], rows),
+        ]
+    )
     write_result("sse_memory", text)
 
 

@@ -111,23 +111,48 @@ async def build(settings: Settings, *, role: Role, kinds: KindSource | None = No
 
 
 def _wire(
-    settings: Settings, role: Role, kinds: JobKinds, db: Database, redis_url: str,
+    settings: Settings,
+    role: Role,
+    kinds: JobKinds,
+    db: Database,
+    redis_url: str,
     embedded: EmbeddedValkey | None,
-) -> Container:  # fmt: skip
+) -> Container:
     worker = role == "worker"
     queues = JobQueues(settings, redis_url, kinds)
-    events = EventLog(queues.redis, prefix=settings.redis_prefix,
-                      maxlen=settings.event_stream_maxlen, ttl_s=settings.event_stream_ttl_s,
-                      linger_s=WORKER_EVENT_LINGER_S if worker else 0.0)  # fmt: skip
+    events = EventLog(
+        queues.redis,
+        prefix=settings.redis_prefix,
+        maxlen=settings.event_stream_maxlen,
+        ttl_s=settings.event_stream_ttl_s,
+        linger_s=WORKER_EVENT_LINGER_S if worker else 0.0,
+    )
     store = JobStore(db)
     services = StudyServices.build(settings, db)
     writer: JobWriter = batched_writer(store) if worker else DirectWriter(store)
     runner = JobRunner(settings, services, writer, events, kinds)
-    jobs = JobService(store, queues, events, runner, creator=batched_writer(store, linger_s=0),
-                      pending_cap=PendingCap(db, settings.max_pending_jobs_per_user))  # fmt: skip
-    return Container(settings=settings, kinds=kinds, db=db, redis_url=redis_url, queues=queues,
-                     events=events, store=store, writer=writer, runner=runner, jobs=jobs,
-                     services=services, embedded=embedded)  # fmt: skip
+    jobs = JobService(
+        store,
+        queues,
+        events,
+        runner,
+        creator=batched_writer(store, linger_s=0),
+        pending_cap=PendingCap(db, settings.max_pending_jobs_per_user),
+    )
+    return Container(
+        settings=settings,
+        kinds=kinds,
+        db=db,
+        redis_url=redis_url,
+        queues=queues,
+        events=events,
+        store=store,
+        writer=writer,
+        runner=runner,
+        jobs=jobs,
+        services=services,
+        embedded=embedded,
+    )
 
 
 @asynccontextmanager

@@ -57,9 +57,13 @@ def api() -> None:
     settings = _settings()
     settings.check_bind()
     # Before the server: a refusal is one line here, a traceback inside uvicorn's lifespan.
-    asyncio.run(check_urls(settings.resolved_database_url,
-                           settings.resolved_system_database_url,
-                           refuse_unbound=settings.auth is AuthMode.TOKEN))  # fmt: skip
+    asyncio.run(
+        check_urls(
+            settings.resolved_database_url,
+            settings.resolved_system_database_url,
+            refuse_unbound=settings.auth is AuthMode.TOKEN,
+        )
+    )
     application = create_app(settings)
     # uvicorn shuts down cleanly on SIGTERM, then raises the signal again under the
     # handler that was there before it, so that the process ends *killed by* SIGTERM
@@ -67,8 +71,13 @@ def api() -> None:
     # makes that last step a no-op: a clean stop exits 0, as the worker's does. Installed
     # only now, just before uvicorn takes the signal over: earlier, it would swallow one.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
-    uvicorn.run(application, host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)  # fmt: skip
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
 
 
 @app.command()

@@ -75,8 +75,10 @@ def read_or_create_password(path: Path) -> str:
         path.chmod(OWNER_ONLY_MODE)
     password = path.read_text().strip()
     if not PASSWORD_RE.fullmatch(password):
-        raise RuntimeError(f"{path} is not one word of letters, digits, - and _; delete it "
-                           "and a new password is made")  # fmt: skip
+        raise RuntimeError(
+            f"{path} is not one word of letters, digits, - and _; delete it "
+            "and a new password is made"
+        )
     return password
 
 
@@ -135,16 +137,25 @@ class EmbeddedValkey:
         return [
             valkey_binary(),
             "-",  # the rest of the configuration (the password) comes on stdin
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--maxmemory-policy", "noeviction",
-            "--protected-mode", "yes",
-            "--logfile", str(self.dir / "valkey.log"),
-        ]  # fmt: skip
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+            "--protected-mode",
+            "yes",
+            "--logfile",
+            str(self.dir / "valkey.log"),
+        ]
 
     def _spawn(self) -> None:
         # A new session keeps Ctrl-C in the terminal from killing the broker before the

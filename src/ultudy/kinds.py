@@ -40,7 +40,12 @@ def study_kinds(settings: Settings, processors: Mapping[str, Processor]) -> JobK
     if unknown:
         raise ConfigError(f"processors for unknown job type(s) {unknown}; known: {list(JobType)}")
     return JobKinds(
-        JobKind(name=t.value, queue=t.queue_name, processor=processors[t],
-                concurrency=concurrency(settings, t))
-        for t in JobType if t in processors
-    )  # fmt: skip
+        JobKind(
+            name=t.value,
+            queue=t.queue_name,
+            processor=processors[t],
+            concurrency=concurrency(settings, t),
+        )
+        for t in JobType
+        if t in processors
+    )

@@ -22,9 +22,14 @@ from tests.support.harness import ROOT, start_worker, stop
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 START_TIMEOUT_S = 30
 
 
@@ -56,9 +61,12 @@ class System:
 
     def start_api(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ultudy", "api"], env={**self.env, "ULTUDY_PORT": str(self.port)},
-            cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [sys.executable, "-m", "ultudy", "api"],
+            env={**self.env, "ULTUDY_PORT": str(self.port)},
+            cwd=ROOT,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._answers():
             assert self.proc.poll() is None, self.log.read_text()

@@ -74,9 +74,14 @@ class WorkerPool:
 
 
 async def kill_storm(
-    pool: WorkerPool, done: Callable[[], Awaitable[bool]], *, interval_s: tuple[float, float],
-    deadline_s: float, seed: int = 11, describe: Callable[[], Awaitable[object]] | None = None,
-) -> None:  # fmt: skip
+    pool: WorkerPool,
+    done: Callable[[], Awaitable[bool]],
+    *,
+    interval_s: tuple[float, float],
+    deadline_s: float,
+    seed: int = 11,
+    describe: Callable[[], Awaitable[object]] | None = None,
+) -> None:
     """Until `done()`: kill -9 one running worker and start a fresh one in its place, each
     time `interval_s` (uniform) after all but one of the pool are taking jobs (a fresh
     worker takes a few seconds to start), so kills land on workers at work and never on

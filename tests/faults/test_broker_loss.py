@@ -26,8 +26,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 JOBS = 300
 OWNERS = 10
 DOWN_SUBMITS = 5
-FAST = {"lock_duration_ms": 2000, "stalled_interval_ms": 1000, "reconcile_interval_s": 1,
-        "reconcile_min_age_s": 1}  # fmt: skip
+FAST = {
+    "lock_duration_ms": 2000,
+    "stalled_interval_ms": 1000,
+    "reconcile_interval_s": 1,
+    "reconcile_min_age_s": 1,
+}
 JOB_INPUT = {"steps": 4, "sleep_ms": 50, "effect": True}
 PDF = ROOT / "tests/data/pdfs/pypi-pikepdf__cyclic-toc.pdf"
 DOWN_S = 2.0  # how long the broker stays down: the fault, not a wait for a state
@@ -42,14 +46,22 @@ async def test_broker_flushed_and_restarted_mid_run_loses_nothing(
     pool = WorkerPool(backend.env(redis_url=broker.url, **FAST), tmp_path)
     try:
         async with api(backend.settings(redis_url=broker.url, **FAST)) as (client, state):
-            ids = [str((await state.jobs.submit(f"owner-{n % OWNERS}", JobType.LESSON_GENERATION,
-                                                {**JOB_INPUT, "n": n})).id)
-                   for n in range(JOBS)]  # fmt: skip
+            ids = [
+                str(
+                    (
+                        await state.jobs.submit(
+                            f"owner-{n % OWNERS}", JobType.LESSON_GENERATION, {**JOB_INPUT, "n": n}
+                        )
+                    ).id
+                )
+                for n in range(JOBS)
+            ]
             for _ in range(2):
                 pool.spawn()
             await pool.wait_up()
-            mid = await eventually(lambda: counts(state), lambda c: terminal(c) >= JOBS // 4,
-                                   timeout=120)  # fmt: skip
+            mid = await eventually(
+                lambda: counts(state), lambda c: terminal(c) >= JOBS // 4, timeout=120
+            )
             with Redis.from_url(broker.url) as redis:
                 redis.flushall()
             broker.stop()
@@ -57,9 +69,10 @@ async def test_broker_flushed_and_restarted_mid_run_loses_nothing(
             for _ in range(DOWN_SUBMITS):
                 with PDF.open("rb") as fh:
                     response = await client.post(
-                        "/upload/pdf-structured-async", headers={"x-user-id": "late"},
+                        "/upload/pdf-structured-async",
+                        headers={"x-user-id": "late"},
                         files={"file": ("doc.pdf", fh, "application/pdf")},
-                    )  # fmt: skip
+                    )
                 assert response.status_code == 202, response.text
                 down_ids.append(response.json()["job_id"])
             for job_id in down_ids:  # accepted and kept: pending until the broker is back
@@ -78,11 +91,14 @@ async def test_broker_flushed_and_restarted_mid_run_loses_nothing(
         broker.destroy()
     logs = pool.log_text()
     report(
-        f"broker flush [{backend.name}]", jobs=len(rows), at_flush=mid, during_outage=during,
+        f"broker flush [{backend.name}]",
+        jobs=len(rows),
+        at_flush=mid,
+        during_outage=during,
         reconciler_passes_that_enqueued=logs.count("reconciler re-enqueued"),
         rows_started_more_than_once=sum(r.attempts > 1 for r in rows.values()),
         seconds=round(time.monotonic() - began, 1),
-    )  # fmt: skip
+    )
     assert final == {"completed": JOBS + DOWN_SUBMITS}, final
     assert set(rows) == {*ids, *down_ids}
     assert {str(k) for k in standing} == set(ids)

@@ -38,25 +38,30 @@ EVENTS_DEADLINE_S = 20
 # Stalled jobs come back fast; small concurrency and ~0.2 s jobs keep the run going long
 # enough for several kills, each landing on jobs mid-run.
 STORM = {
-    "lock_duration_ms": 2000, "stalled_interval_ms": 1000, "reconcile_interval_s": 1,
-    "reconcile_min_age_s": 2, "event_stream_maxlen": 10000,
-    "concurrency_material_upload": 2, "concurrency_lesson_generation": 2,
+    "lock_duration_ms": 2000,
+    "stalled_interval_ms": 1000,
+    "reconcile_interval_s": 1,
+    "reconcile_min_age_s": 2,
+    "event_stream_maxlen": 10000,
+    "concurrency_material_upload": 2,
+    "concurrency_lesson_generation": 2,
     "concurrency_check_in_evaluation": 2,
-}  # fmt: skip
+}
 JOB_INPUT = {"steps": 4, "sleep_ms": 50, "effect": True}
 
 
 async def submit_all(state: AppState, runs: Path) -> list[str]:
     """As many clients would: 20 at a time (each submit takes a pooled connection)."""
     owners = [f"owner-{n:02d}" for n in range(OWNERS)]
-    plan = list(zip(itertools.cycle(owners), itertools.cycle(JobType), range(JOBS),
-                    strict=False))  # fmt: skip
+    plan = list(zip(itertools.cycle(owners), itertools.cycle(JobType), range(JOBS), strict=False))
     ids: list[str] = []
     for start in range(0, JOBS, SUBMIT_AT_ONCE):
-        records = await asyncio.gather(*(
-            state.jobs.submit(owner, job_type, {**JOB_INPUT, "runs_file": str(runs), "n": n})
-            for owner, job_type, n in plan[start:start + SUBMIT_AT_ONCE]
-        ))  # fmt: skip
+        records = await asyncio.gather(
+            *(
+                state.jobs.submit(owner, job_type, {**JOB_INPUT, "runs_file": str(runs), "n": n})
+                for owner, job_type, n in plan[start : start + SUBMIT_AT_ONCE]
+            )
+        )
         ids += [str(r.id) for r in records]
     return ids
 
@@ -69,8 +74,9 @@ async def describe(state: AppState) -> str:
     """Row counts, and where the broker has the unfinished ones (for a failure message)."""
     rows = await counts(state)
     unfinished = await state.jobs.store.unfinished(older_than_s=0)
-    broker = Counter([f"{r.status}/{await state.queues.state(JobType(r.type), str(r.id))}"
-                      for r in unfinished])  # fmt: skip
+    broker = Counter(
+        [f"{r.status}/{await state.queues.state(JobType(r.type), str(r.id))}" for r in unfinished]
+    )
     return f"{rows} broker: {dict(broker)}"
 
 
@@ -97,9 +103,13 @@ async def test_kill_9_storm_every_job_completes_once_with_one_effect(
             for _ in range(WORKERS):
                 pool.spawn()
             await pool.wait_up()
-            await kill_storm(pool, lambda: all_terminal(state), interval_s=KILL_EVERY_S,
-                             deadline_s=STORM_DEADLINE_S,
-                             describe=lambda: describe(state))  # fmt: skip
+            await kill_storm(
+                pool,
+                lambda: all_terminal(state),
+                interval_s=KILL_EVERY_S,
+                deadline_s=STORM_DEADLINE_S,
+                describe=lambda: describe(state),
+            )
             with contextlib.suppress(AssertionError):  # asserted below, with the counts
                 await eventually(
                     lambda: asyncio.to_thread(completed_events, redis_client, backend.prefix),
@@ -115,15 +125,18 @@ async def test_kill_9_storm_every_job_completes_once_with_one_effect(
     events = completed_events(redis_client, backend.prefix)
     statuses = Counter(row.status for row in rows)
     report(
-        f"kill-9 storm [{backend.name}]", jobs=len(rows), kills=pool.kills,
-        workers_started=pool.started, effect_runs=sum(run_count.values()),
+        f"kill-9 storm [{backend.name}]",
+        jobs=len(rows),
+        kills=pool.kills,
+        workers_started=pool.started,
+        effect_runs=sum(run_count.values()),
         jobs_run_more_than_once=sum(n > 1 for n in run_count.values()),
         rows_started_more_than_once=sum(row.attempts > 1 for row in rows),
         reconciler_passes_that_enqueued=logs.count("reconciler re-enqueued"),
         passes_that_published_lost_events=logs.count("lost terminal event"),
         completed_events_missing=sum(events[i] == 0 for i in ids),
         seconds=round(time.monotonic() - began, 1),
-    )  # fmt: skip
+    )
     assert codes == [0] * WORKERS, logs[-3000:]
     failed = [(row.attempts, row.error_message) for row in rows if row.status != "completed"]
     assert statuses == {"completed": JOBS}, (statuses, failed[:5])

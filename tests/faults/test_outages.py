@@ -56,8 +56,10 @@ def require_backend(name: str) -> None:
     each backend's variant runs once in CI, and say so when skipped."""
     names = backends.backend_names()
     if name not in names:
-        pytest.skip(f"{name} is not among this run's backends ({', '.join(names)}); "
-                    "set ULTUDY_TEST_DATABASE_URL or ULTUDY_TEST_BACKENDS")  # fmt: skip
+        pytest.skip(
+            f"{name} is not among this run's backends ({', '.join(names)}); "
+            "set ULTUDY_TEST_DATABASE_URL or ULTUDY_TEST_BACKENDS"
+        )
 
 
 @pytest.fixture
@@ -94,10 +96,24 @@ async def seed_section(url: str) -> dict[str, str]:
     """A document with one section, so that `POST /lessons/generate-async` accepts."""
     db = Database(url)
     section_id = uuid.uuid4()
-    row = {"id": section_id, "title": "S", "level": 1, "page_start": 1, "page_end": 1,
-           "text": "text", "char_count": 4, "content_hash": "h"}  # fmt: skip
-    doc = {"title": "outage", "filename": "o.pdf", "storage_key": "k", "sha256": "",
-           "page_count": 1, "pages_without_text": []}  # fmt: skip
+    row = {
+        "id": section_id,
+        "title": "S",
+        "level": 1,
+        "page_start": 1,
+        "page_end": 1,
+        "text": "text",
+        "char_count": 4,
+        "content_hash": "h",
+    }
+    doc = {
+        "title": "outage",
+        "filename": "o.pdf",
+        "storage_key": "k",
+        "sha256": "",
+        "page_count": 1,
+        "pages_without_text": [],
+    }
     async with db.transaction(USER) as conn:
         doc_id = await insert_document(conn, USER, doc, [row])
     await db.dispose()
@@ -113,8 +129,9 @@ async def timed_submit(
     if n % 2:
         response = await client.post("/lessons/generate-async", json=lesson)
     else:
-        response = await client.post("/upload/pdf-structured-async",
-                                     files={"file": ("o.pdf", PDF.read_bytes())})  # fmt: skip
+        response = await client.post(
+            "/upload/pdf-structured-async", files={"file": ("o.pdf", PDF.read_bytes())}
+        )
     return response, time.monotonic() - start
 
 
@@ -189,11 +206,14 @@ async def _run_through_db_outage(
     client: httpx.AsyncClient, producer: Any, pg: PrivatePostgres, lesson: dict[str, str]
 ) -> list[str]:
     # Jobs in every stage when the database goes: running, waiting, just submitted.
-    ids = [str((await producer.jobs.submit(USER, JobType.CHECK_IN_EVALUATION, SLOW_JOB)).id)
-           for _ in range(20)]  # fmt: skip
+    ids = [
+        str((await producer.jobs.submit(USER, JobType.CHECK_IN_EVALUATION, SLOW_JOB)).id)
+        for _ in range(20)
+    ]
     ids += [await accepted(client, lesson, n) for n in range(6)]
-    await eventually(lambda: client.get(f"/jobs/{ids[0]}"),
-                     lambda r: r.json()["status"] == "processing")  # fmt: skip
+    await eventually(
+        lambda: client.get(f"/jobs/{ids[0]}"), lambda r: r.json()["status"] == "processing"
+    )
     pg.stop()
     down_at, n = time.monotonic(), 0
     while time.monotonic() - down_at < OUTAGE_S:
@@ -254,14 +274,18 @@ async def test_redis_restart_loses_no_job_and_live_events_resume(
                     sse_listener(base) as events,
                     api(backend.settings()) as (_, producer),
                 ):
-                    ids = await _run_through_broker_outage(client, producer, events,
-                                                           private_redis, lesson)  # fmt: skip
+                    ids = await _run_through_broker_outage(
+                        client, producer, events, private_redis, lesson
+                    )
                     await all_completed(client, ids)
                     # live events again on the stream opened before the outage
-                    await eventually(lambda: asyncio.sleep(0, completed_ids(events)),
-                                     lambda seen: set(ids[-3:]) <= seen)  # fmt: skip
-                    cancelled = await _cancel_reaches_the_worker(client, producer,
-                                                                 tmp_path / "worker.log")  # fmt: skip
+                    await eventually(
+                        lambda: asyncio.sleep(0, completed_ids(events)),
+                        lambda seen: set(ids[-3:]) <= seen,
+                    )
+                    cancelled = await _cancel_reaches_the_worker(
+                        client, producer, tmp_path / "worker.log"
+                    )
             await check_rows(url, ids, private_redis.url, backend.prefix, cancelled=cancelled)
             assert worker.poll() is None, "the worker died in the outage"
         finally:
@@ -273,30 +297,38 @@ async def _cancel_reaches_the_worker(
 ) -> str:
     """The worker's cancel relay (a Redis subscription) came back with the broker: a
     running job's cancel reaches it."""
-    record = await producer.jobs.submit(USER, JobType.MATERIAL_UPLOAD,
-                                        {"steps": 100, "sleep_ms": 100})  # fmt: skip
+    record = await producer.jobs.submit(
+        USER, JobType.MATERIAL_UPLOAD, {"steps": 100, "sleep_ms": 100}
+    )
     job_id = str(record.id)
-    await eventually(lambda: client.get(f"/jobs/{job_id}"),
-                     lambda r: r.json()["status"] == "processing")  # fmt: skip
+    await eventually(
+        lambda: client.get(f"/jobs/{job_id}"), lambda r: r.json()["status"] == "processing"
+    )
     assert (await client.post(f"/jobs/{job_id}/cancel")).status_code == 200
     delivered = f"job {job_id}: cancel signal delivered"
-    await eventually(lambda: asyncio.sleep(0, worker_log.read_text()),
-                     lambda text: delivered in text)  # fmt: skip
+    await eventually(
+        lambda: asyncio.sleep(0, worker_log.read_text()), lambda text: delivered in text
+    )
     return job_id
 
 
 async def _run_through_broker_outage(
-    client: httpx.AsyncClient, producer: Any, events: list[dict[str, Any]],
-    redis: PrivateRedis, lesson: dict[str, str],
-) -> list[str]:  # fmt: skip
+    client: httpx.AsyncClient,
+    producer: Any,
+    events: list[dict[str, Any]],
+    redis: PrivateRedis,
+    lesson: dict[str, str],
+) -> list[str]:
     ids = [await accepted(client, lesson, n) for n in range(6)]
-    await eventually(lambda: asyncio.sleep(0, completed_ids(events)),
-                     lambda seen: set(ids) <= seen)  # fmt: skip
+    await eventually(lambda: asyncio.sleep(0, completed_ids(events)), lambda seen: set(ids) <= seen)
     # jobs running and waiting when the broker goes (and comes back empty)
-    ids += [str((await producer.jobs.submit(USER, JobType.LESSON_GENERATION, SLOW_JOB)).id)
-            for _ in range(8)]  # fmt: skip
-    await eventually(lambda: client.get(f"/jobs/{ids[6]}"),
-                     lambda r: r.json()["status"] == "processing")  # fmt: skip
+    ids += [
+        str((await producer.jobs.submit(USER, JobType.LESSON_GENERATION, SLOW_JOB)).id)
+        for _ in range(8)
+    ]
+    await eventually(
+        lambda: client.get(f"/jobs/{ids[6]}"), lambda r: r.json()["status"] == "processing"
+    )
     redis.stop()
     down_at, n = time.monotonic(), 0
     while time.monotonic() - down_at < OUTAGE_S / 2:

@@ -27,8 +27,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 GRACE_S = 2
 EXIT_MARGIN_S = 8  # process teardown on a loaded machine
-SHUTDOWN = {"shutdown_grace_s": GRACE_S, "lock_duration_ms": 2000, "stalled_interval_ms": 1000,
-            "concurrency_lesson_generation": 5}  # fmt: skip
+SHUTDOWN = {
+    "shutdown_grace_s": GRACE_S,
+    "lock_duration_ms": 2000,
+    "stalled_interval_ms": 1000,
+    "concurrency_lesson_generation": 5,
+}
 # 6 s: outlasts the grace period. Its effect (a SQL transaction, at 3 s) comes after the
 # grace period ends; a processor cancelled inside a transaction is the next test's case.
 LONG = {"steps": 60, "sleep_ms": 100, "effect": True}
@@ -42,8 +46,10 @@ HELD_EXIT_MARGIN_S = 3
 
 
 async def submit(state: AppState, data: Mapping[str, object], n: int) -> list[str]:
-    return [str((await state.jobs.submit("alice", JobType.LESSON_GENERATION, dict(data))).id)
-            for _ in range(n)]  # fmt: skip
+    return [
+        str((await state.jobs.submit("alice", JobType.LESSON_GENERATION, dict(data))).id)
+        for _ in range(n)
+    ]
 
 
 async def statuses(state: AppState, ids: list[str]) -> list[str]:
@@ -60,11 +66,11 @@ async def test_sigterm_worker_exits_cleanly_and_nothing_is_lost(
             first = pool.spawn()
             await pool.wait_up()
             long_ids = await submit(state, LONG, 3)
-            await eventually(lambda: statuses(state, long_ids),
-                             lambda s: s == ["processing"] * 3)  # fmt: skip
+            await eventually(lambda: statuses(state, long_ids), lambda s: s == ["processing"] * 3)
             short_ids = await submit(state, SHORT, 6)
-            await eventually(lambda: statuses(state, short_ids),
-                             lambda s: s.count("processing") >= 2)  # fmt: skip
+            await eventually(
+                lambda: statuses(state, short_ids), lambda s: s.count("processing") >= 2
+            )
             in_flight = await statuses(state, short_ids)
             began = time.monotonic()
             first.send_signal(signal.SIGTERM)
@@ -72,15 +78,18 @@ async def test_sigterm_worker_exits_cleanly_and_nothing_is_lost(
             took_s = time.monotonic() - began
             left = await statuses(state, long_ids + short_ids)
             pool.spawn()  # the next worker takes over what the first left
-            final = await eventually(lambda: counts(state), lambda c: terminal(c) == 9,
-                                     timeout=60)  # fmt: skip
+            final = await eventually(lambda: counts(state), lambda c: terminal(c) == 9, timeout=60)
             rows = {str(r.id): r for r in await table(state, select(jobs))}
             standing = await effects(state)
         finally:
             codes = pool.close()
     log = pool.log_text()
-    report(f"worker SIGTERM [{backend.name}]", exit_s=round(took_s, 2), short_in_flight=in_flight,
-           after_exit=left)  # fmt: skip
+    report(
+        f"worker SIGTERM [{backend.name}]",
+        exit_s=round(took_s, 2),
+        short_in_flight=in_flight,
+        after_exit=left,
+    )
     assert code == 0, log[-3000:]
     assert took_s <= GRACE_S + EXIT_MARGIN_S
     assert "worker stopping" in log
@@ -121,13 +130,13 @@ async def test_sigterm_worker_with_a_job_inside_a_write_transaction_exits_in_gra
             took_s = time.monotonic() - began
             left = await statuses(state, ids)
             pool.spawn()
-            final = await eventually(lambda: counts(state), lambda c: terminal(c) == 3,
-                                     timeout=60)  # fmt: skip
+            final = await eventually(lambda: counts(state), lambda c: terminal(c) == 3, timeout=60)
         finally:
             codes = pool.close()
     log = pool.log_text()
-    report(f"worker SIGTERM mid-transaction [{backend.name}]", exit_s=round(took_s, 2),
-           after_exit=left)  # fmt: skip
+    report(
+        f"worker SIGTERM mid-transaction [{backend.name}]", exit_s=round(took_s, 2), after_exit=left
+    )
     assert code == 0, log[-3000:]
     assert "grace period over" in log
     assert took_s <= GRACE_S + HELD_EXIT_MARGIN_S, log[-3000:]

@@ -25,8 +25,9 @@ from ultudy.kinds import JobType
 async def terminal_events(log: EventLog, owner_id: str) -> Counter[tuple[str, str]]:
     """(job id, event type) -> how many, in the owner's stream."""
     events = await log.read(owner_id, after="0", block_ms=None, count=1000)
-    return Counter((e.data["job"]["id"], e.type) for e in events
-                   if e.type in ("job.completed", "job.failed"))  # fmt: skip
+    return Counter(
+        (e.data["job"]["id"], e.type) for e in events if e.type in ("job.completed", "job.failed")
+    )
 
 
 async def test_a_lost_terminal_event_is_published_once_by_the_reconciler(
@@ -37,7 +38,7 @@ async def test_a_lost_terminal_event_is_published_once_by_the_reconciler(
         kind = JobType.LESSON_GENERATION
         sent, lost, lost_failure, waiting = [
             await state.jobs.submit("alice", kind, {"n": n}) for n in range(4)
-        ]  # fmt: skip
+        ]
         ended: list[JobRecord] = []
         for record in (sent, lost):
             assert await store.start(record.id, owner_id="alice") is not None
@@ -48,8 +49,9 @@ async def test_a_lost_terminal_event_is_published_once_by_the_reconciler(
             state.events.publish_job("job.completed", ended[0])
         assert await store.fail(lost_failure.id, "It broke.", owner_id="alice") is not None
         async with state.db.transaction(None) as conn:  # settled: older than SETTLE_S
-            await conn.execute(update(jobs).values(
-                updated_at=utcnow() - timedelta(seconds=SETTLE_S + 1)))  # fmt: skip
+            await conn.execute(
+                update(jobs).values(updated_at=utcnow() - timedelta(seconds=SETTLE_S + 1))
+            )
         reconciler = Reconciler(store, state.queues, state.events)
         await reconciler.run_once(min_age_s=0)
         await state.events.drain()
@@ -62,8 +64,11 @@ async def test_a_lost_terminal_event_is_published_once_by_the_reconciler(
             (str(lost_failure.id), "job.failed"): 1,
         }, seen
         assert all(job_id != str(waiting.id) for job_id, _ in seen)
-        recovered = [e for e in await state.events.read("alice", after="0", block_ms=None)
-                     if e.type == "job.completed" and e.data["job"]["id"] == str(lost.id)]  # fmt: skip
+        recovered = [
+            e
+            for e in await state.events.read("alice", after="0", block_ms=None)
+            if e.type == "job.completed" and e.data["job"]["id"] == str(lost.id)
+        ]
         assert recovered[0].data["job"]["status"] == "completed"
         assert recovered[0].data["job"]["result_data"] == {"n": 1}
 

@@ -25,16 +25,18 @@ NEXT_WRITE_S = 3.0  # far below the 10 s busy timeout a held lock makes a write 
 async def _touch_forever(db: Database, job_id: uuid.UUID, owner_id: str) -> None:
     async with db.transaction(owner_id) as conn:
         while True:
-            await conn.execute(update(jobs).where(jobs.c.id == job_id)
-                               .values(progress=(jobs.c.progress + 1) % 100))  # fmt: skip
+            await conn.execute(
+                update(jobs).where(jobs.c.id == job_id).values(progress=(jobs.c.progress + 1) % 100)
+            )
             await conn.execute(select(jobs.c.progress).where(jobs.c.id == job_id))
 
 
 async def test_a_transaction_cancelled_mid_statement_leaves_no_lock(backend: Backend) -> None:
     db = backend.database()
     store = JobStore(db)
-    record = await store.create(owner_id="alice", type=JobType.LESSON_GENERATION,
-                                input_data={}, max_attempts=1)  # fmt: skip
+    record = await store.create(
+        owner_id="alice", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=1
+    )
     cancelled: list[asyncio.Task[None]] = []  # kept, as a worker keeps its job tasks
     try:
         for n in range(CANCELS):
@@ -43,8 +45,9 @@ async def test_a_transaction_cancelled_mid_statement_leaves_no_lock(backend: Bac
             await asyncio.sleep(0.005 + n * 0.001)
             task.cancel()
             began = time.monotonic()
-            await asyncio.wait_for(store.set_progress(record.id, n, "next", owner_id="alice"),
-                                   NEXT_WRITE_S)  # fmt: skip
+            await asyncio.wait_for(
+                store.set_progress(record.id, n, "next", owner_id="alice"), NEXT_WRITE_S
+            )
             assert time.monotonic() - began < NEXT_WRITE_S
         await asyncio.gather(*cancelled, return_exceptions=True)
         assert all(task.cancelled() for task in cancelled)

@@ -29,10 +29,16 @@ def clean_env(data_dir: Path, **settings: str) -> dict[str, str]:
     [
         (["api"], {"port": "abc"}, "ULTUDY_PORT: Input should be a valid integer"),
         (["migrate"], {"database_url": "nonsense"}, "ULTUDY_DATABASE_URL: is not a database URL"),
-        (["migrate"], {"database_url": "postgres://u:hunter2@127.0.0.1/d?sslmode=sometimes"},
-         "ULTUDY_DATABASE_URL: sslmode/ssl='sometimes'"),
-        (["migrate"], {"database_system_url": "mysql://u@h/d"},
-         "ULTUDY_DATABASE_SYSTEM_URL: database 'mysql' is not supported"),
+        (
+            ["migrate"],
+            {"database_url": "postgres://u:hunter2@127.0.0.1/d?sslmode=sometimes"},
+            "ULTUDY_DATABASE_URL: sslmode/ssl='sometimes'",
+        ),
+        (
+            ["migrate"],
+            {"database_system_url": "mysql://u@h/d"},
+            "ULTUDY_DATABASE_SYSTEM_URL: database 'mysql' is not supported",
+        ),
         (["worker", "--queues", "nosuch"], {}, "unknown queue(s) ['nosuch']"),
         (["worker", "--burst"], {"processors": "no.such.module:REGISTRY"}, "ULTUDY_PROCESSORS"),
         (["jobs", "list"], {"auth": "token"}, "ULTUDY_AUTH=token needs ULTUDY_SECRET_KEY"),
@@ -40,7 +46,7 @@ def clean_env(data_dir: Path, **settings: str) -> dict[str, str]:
         (["token", "create", "bob"], {}, "set ULTUDY_SECRET_KEY"),
         (["embedded-broker"], {"log_level": "loud"}, "ULTUDY_LOG_LEVEL: is not a logging level"),
     ],
-)  # fmt: skip
+)
 def test_a_configuration_error_is_one_line_and_exit_code_2(
     tmp_path: Path, args: list[str], settings: dict[str, str], says: str
 ) -> None:

@@ -26,8 +26,13 @@ USER = {"x-user-id": "alice"}
 
 
 def start_run(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "ultudy", "run"], env=env, cwd=ROOT,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "ultudy", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -48,12 +53,29 @@ async def seed(database_url: str) -> dict[str, str]:
     section = uuid.uuid4()
     async with db.transaction("alice") as conn:
         doc = await insert_document(
-            conn, "alice",
-            {"title": "t", "filename": "t.pdf", "storage_key": "k", "sha256": "",
-             "page_count": 1, "pages_without_text": []},
-            [{"id": section, "title": "S", "level": 1, "page_start": 1, "page_end": 1,
-              "text": "x", "char_count": 1, "content_hash": "h"}],
-        )  # fmt: skip
+            conn,
+            "alice",
+            {
+                "title": "t",
+                "filename": "t.pdf",
+                "storage_key": "k",
+                "sha256": "",
+                "page_count": 1,
+                "pages_without_text": [],
+            },
+            [
+                {
+                    "id": section,
+                    "title": "S",
+                    "level": 1,
+                    "page_start": 1,
+                    "page_end": 1,
+                    "text": "x",
+                    "char_count": 1,
+                    "content_hash": "h",
+                }
+            ],
+        )
     await db.dispose()
     return {"document_id": str(doc), "section_id": str(section)}
 
@@ -61,8 +83,11 @@ async def seed(database_url: str) -> dict[str, str]:
 def test_run_serves_jobs_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ULTUDY_")}
-    env.update(ULTUDY_DATA_DIR=str(tmp_path / "data"), ULTUDY_PORT=str(port),
-               ULTUDY_PROCESSORS="tests.support.processors:REGISTRY")  # fmt: skip
+    env.update(
+        ULTUDY_DATA_DIR=str(tmp_path / "data"),
+        ULTUDY_PORT=str(port),
+        ULTUDY_PROCESSORS="tests.support.processors:REGISTRY",
+    )
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "run.log"
     proc = start_run(env, log)
@@ -77,8 +102,14 @@ def test_run_serves_jobs_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
         while httpx.get(f"{base}/jobs/{job_id}", headers=USER).json()["status"] != "completed":
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        listed = subprocess.run([sys.executable, "-m", "ultudy", "jobs", "list"], env=env,
-                                cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+        listed = subprocess.run(
+            [sys.executable, "-m", "ultudy", "jobs", "list"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         jobs = [json.loads(line) for line in listed.stdout.splitlines()]
         assert [(j["id"], j["owner_id"], j["status"]) for j in jobs] == [
             (job_id, "alice", "completed")

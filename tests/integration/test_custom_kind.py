@@ -49,11 +49,17 @@ async def test_a_worker_process_serves_the_registered_kind(
     settings = backend.settings(processors=CUSTOM)
     async with api(settings, KINDS) as (client, state):
         record = await state.jobs.submit("alice", ECHO_UPPER, {"text": "from a worker"})
-        worker = start_worker(backend.env(processors=CUSTOM), "--queues", ECHO_UPPER_QUEUE,
-                              "--burst", log=tmp_path / "worker.log")  # fmt: skip
+        worker = start_worker(
+            backend.env(processors=CUSTOM),
+            "--queues",
+            ECHO_UPPER_QUEUE,
+            "--burst",
+            log=tmp_path / "worker.log",
+        )
         try:
-            job = await wait_for_status(client, str(record.id), "completed", user="alice",
-                                        timeout=60)  # fmt: skip
+            job = await wait_for_status(
+                client, str(record.id), "completed", user="alice", timeout=60
+            )
         finally:
             code = stop(worker)
     assert code == 0, (tmp_path / "worker.log").read_text()

@@ -34,8 +34,12 @@ BOB = {"x-user-id": "bob"}
 TABLES = (documents, sections, lessons, concepts, questions, concept_mastery, check_ins)
 
 
-async def upload(client: httpx.AsyncClient, *, sync: bool, headers: dict[str, str] = ALICE,
-                 ) -> httpx.Response:  # fmt: skip
+async def upload(
+    client: httpx.AsyncClient,
+    *,
+    sync: bool,
+    headers: dict[str, str] = ALICE,
+) -> httpx.Response:
     path = "/upload/pdf-structured" if sync else "/upload/pdf-structured-async"
     files = {"file": ("cad.pdf", PDF.read_bytes(), "application/pdf")}
     return await client.post(path, files=files, headers=headers)
@@ -43,9 +47,12 @@ async def upload(client: httpx.AsyncClient, *, sync: bool, headers: dict[str, st
 
 async def rows_of(state: AppState, owner: str) -> dict[str, int]:
     async with state.db.transaction(owner) as conn:
-        return {t.name: (await conn.execute(select(func.count()).select_from(t)
-                                            .where(t.c.owner_id == owner))).scalar_one()
-                for t in TABLES}  # fmt: skip
+        return {
+            t.name: (
+                await conn.execute(select(func.count()).select_from(t).where(t.c.owner_id == owner))
+            ).scalar_one()
+            for t in TABLES
+        }
 
 
 def settings(backend: Backend, **overrides: Any) -> Any:

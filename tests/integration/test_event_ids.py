@@ -69,11 +69,19 @@ async def test_a_malformed_last_event_id_on_the_websocket_is_refused_as_a_400(
     async def send(message: Any) -> None:
         sent.append(message)
 
-    scope = {"type": "websocket", "path": "/jobs/ws", "raw_path": b"/jobs/ws",
-             "query_string": b"last_event_id=1_0-0", "root_path": "", "scheme": "ws",
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "subprotocols": [],
-             "headers": [(b"host", b"localhost"), (b"x-user-id", b"alice")],
-             "extensions": {"websocket.http.response": {}}}  # fmt: skip
+    scope = {
+        "type": "websocket",
+        "path": "/jobs/ws",
+        "raw_path": b"/jobs/ws",
+        "query_string": b"last_event_id=1_0-0",
+        "root_path": "",
+        "scheme": "ws",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "subprotocols": [],
+        "headers": [(b"host", b"localhost"), (b"x-user-id", b"alice")],
+        "extensions": {"websocket.http.response": {}},
+    }
     async with _app(backend.settings()) as app:
         scope["app"] = app
         await asyncio.wait_for(app(scope, receive, send), timeout=10)

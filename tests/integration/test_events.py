@@ -72,9 +72,13 @@ async def clients(backend: Backend, base: str) -> AsyncIterator[tuple[httpx.Asyn
 
 
 async def listen(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
-    until: Callable[[Event], bool] | None, limit_s: float = 20,
-) -> tuple[asyncio.Task[list[Event]], asyncio.Event]:  # fmt: skip
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    *,
+    until: Callable[[Event], bool] | None,
+    limit_s: float = 20,
+) -> tuple[asyncio.Task[list[Event]], asyncio.Event]:
     """Start reading a stream; the returned flag is set once the server has answered, which
     is after it subscribed: anything published from then on reaches this reader."""
     opened = asyncio.Event()
@@ -98,9 +102,12 @@ async def listen(
 
 
 async def collect(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    *,
     until: Callable[[Event], bool] | None,
-) -> list[Event]:  # fmt: skip
+) -> list[Event]:
     task, _opened = await listen(client, url, headers, until=until)
     return await task
 
@@ -116,24 +123,37 @@ async def test_all_jobs_stream_in_order_then_replay_after_a_reconnect(
 ) -> None:
     with live_system(backend, tmp_path) as base:
         async with clients(backend, base) as (client, state):
-            task, _ = await listen(client, "/jobs/events", ALICE,
-                                   until=lambda e: e["event"] == "job.completed")  # fmt: skip
+            task, _ = await listen(
+                client, "/jobs/events", ALICE, until=lambda e: e["event"] == "job.completed"
+            )
             record = await state.jobs.submit("alice", JobType.LESSON_GENERATION, SLOW_JOB)
             events = await task
             kinds = [e["event"] for e in events if e["data"]["job"]["id"] == str(record.id)]
-            assert kinds == ["job.created", "job.processing", *["job.progress"] * 4,
-                             "job.completed"]  # fmt: skip
+            assert kinds == [
+                "job.created",
+                "job.processing",
+                *["job.progress"] * 4,
+                "job.completed",
+            ]
             progress = [e["data"]["job"]["progress"] for e in events[2:6]]
             assert progress == [25, 50, 75, 100]
             ids = [e["id"] for e in events]
             assert ids == sorted(ids, key=stream_order)
             # Reconnect as if the connection dropped after the "processing" event: by the
             # header (EventSource's own reconnect) and by the query (a new EventSource).
-            header = await collect(client, "/jobs/events", {**ALICE, "Last-Event-ID": ids[1]},
-                                   until=ends_job(str(record.id)))  # fmt: skip
+            header = await collect(
+                client,
+                "/jobs/events",
+                {**ALICE, "Last-Event-ID": ids[1]},
+                until=ends_job(str(record.id)),
+            )
             assert [e["id"] for e in header] == ids[2:]
-            query = await collect(client, f"/jobs/events?last_event_id={ids[4]}", ALICE,
-                                  until=ends_job(str(record.id)))  # fmt: skip
+            query = await collect(
+                client,
+                f"/jobs/events?last_event_id={ids[4]}",
+                ALICE,
+                until=ends_job(str(record.id)),
+            )
             assert [e["id"] for e in query] == ids[5:]
 
 
@@ -168,8 +188,9 @@ async def test_a_job_that_starts_and_ends_in_one_write_shows_only_its_end(
     are dropped (as throttled progress is), and the stream still ends with the result."""
     with live_system(backend, tmp_path) as base:
         async with clients(backend, base) as (client, state):
-            task, _ = await listen(client, "/jobs/events", ALICE,
-                                   until=lambda e: e["event"] == "job.completed")  # fmt: skip
+            task, _ = await listen(
+                client, "/jobs/events", ALICE, until=lambda e: e["event"] == "job.completed"
+            )
             record = await state.jobs.submit("alice", JobType.CHECK_IN_EVALUATION, {"steps": 3})
             events = await task
             mine = [e for e in events if e["data"]["job"]["id"] == str(record.id)]
@@ -205,8 +226,9 @@ async def test_websocket_delivers_the_same_events_to_its_owner_only(
                 websockets.connect(url, additional_headers=BOB) as bob,
             ):
                 await eventually(lambda: live_clients(client), lambda n: n == 2)
-                record = await state.jobs.submit("alice", JobType.CHECK_IN_EVALUATION,
-                                                 {"steps": 2, "sleep_ms": 50})  # fmt: skip
+                record = await state.jobs.submit(
+                    "alice", JobType.CHECK_IN_EVALUATION, {"steps": 2, "sleep_ms": 50}
+                )
                 messages: list[Event] = []
                 while not messages or messages[-1]["type"] != "job.completed":
                     messages.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))

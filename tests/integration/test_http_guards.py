@@ -18,8 +18,11 @@ from ultudy.kinds import JobType
 ALICE = {"x-user-id": "alice"}
 MALLORY = {"x-user-id": "mallory"}
 ELSEWHERE = ("10.0.0.5", 1234)  # only ever a value in an ASGI scope: nothing is sent there
-SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
-                    "referrer-policy": "same-origin"}  # fmt: skip
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
 
 
 # --- dev auth: loopback only -----------------------------------------------------------
@@ -33,9 +36,14 @@ async def test_dev_mode_refuses_a_client_that_is_not_on_this_machine(backend: Ba
 
 
 @pytest.mark.parametrize(
-    "base_url", ["http://attacker.example", "http://attacker.example:8000",
-                 "http://localhost.attacker.example", "http://127.0.0.1.nip.io:8000"],
-)  # fmt: skip
+    "base_url",
+    [
+        "http://attacker.example",
+        "http://attacker.example:8000",
+        "http://localhost.attacker.example",
+        "http://127.0.0.1.nip.io:8000",
+    ],
+)
 async def test_dev_mode_refuses_a_host_that_is_not_loopback(
     backend: Backend, base_url: str
 ) -> None:
@@ -48,15 +56,21 @@ async def test_dev_mode_refuses_a_host_that_is_not_loopback(
 
 @pytest.mark.parametrize(
     ("base_url", "address"),
-    [("http://localhost:8000", "127.0.0.1"), ("http://127.0.0.1", "127.0.0.1"),
-     ("http://[::1]:8000", "::1"), ("http://127.0.0.2:9", "::ffff:127.0.0.1"),
-     ("http://LOCALHOST.", "127.0.0.1")],
-)  # fmt: skip
+    [
+        ("http://localhost:8000", "127.0.0.1"),
+        ("http://127.0.0.1", "127.0.0.1"),
+        ("http://[::1]:8000", "::1"),
+        ("http://127.0.0.2:9", "::ffff:127.0.0.1"),
+        ("http://LOCALHOST.", "127.0.0.1"),
+    ],
+)
 async def test_dev_mode_serves_loopback_names_and_addresses(
     backend: Backend, base_url: str, address: str
 ) -> None:
-    async with api(backend.settings(), base_url=base_url,
-                   client_address=(address, 5555)) as (client, _state):  # fmt: skip
+    async with api(backend.settings(), base_url=base_url, client_address=(address, 5555)) as (
+        client,
+        _state,
+    ):
         response = await client.get("/jobs", headers=ALICE)
     assert response.status_code == 200, response.text
 
@@ -64,8 +78,10 @@ async def test_dev_mode_serves_loopback_names_and_addresses(
 async def test_token_mode_is_not_limited_to_loopback(backend: Backend) -> None:
     settings = backend.settings(auth="token", secret_key="k" * 40)
     alice = {"authorization": f"Bearer {create_token(settings, 'alice')}"}
-    async with api(settings, base_url="http://jobs.example.org",
-                   client_address=ELSEWHERE) as (client, _state):  # fmt: skip
+    async with api(settings, base_url="http://jobs.example.org", client_address=ELSEWHERE) as (
+        client,
+        _state,
+    ):
         assert (await client.get("/jobs", headers=alice)).status_code == 200
         assert (await client.get("/jobs", headers=MALLORY)).status_code == 401
 
@@ -95,15 +111,22 @@ async def _websocket_through_guard(scope: dict[str, Any]) -> tuple[list[dict[str
 
 @pytest.mark.parametrize(
     ("client", "host", "allowed"),
-    [(("127.0.0.1", 1), b"localhost:8000", True), (ELSEWHERE, b"localhost:8000", False),
-     (("127.0.0.1", 1), b"attacker.example:8000", False)],
-)  # fmt: skip
+    [
+        (("127.0.0.1", 1), b"localhost:8000", True),
+        (ELSEWHERE, b"localhost:8000", False),
+        (("127.0.0.1", 1), b"attacker.example:8000", False),
+    ],
+)
 async def test_dev_mode_websocket_handshakes_are_checked_too(
     client: tuple[str, int], host: bytes, allowed: bool
 ) -> None:
-    scope = {"type": "websocket", "path": "/jobs/ws", "client": client,
-             "headers": [(b"host", host), (b"x-user-id", b"mallory")],
-             "extensions": {"websocket.http.response": {}}}  # fmt: skip
+    scope = {
+        "type": "websocket",
+        "path": "/jobs/ws",
+        "client": client,
+        "headers": [(b"host", host), (b"x-user-id", b"mallory")],
+        "extensions": {"websocket.http.response": {}},
+    }
     sent, reached = await _websocket_through_guard(scope)
     assert reached is allowed
     if not allowed:
@@ -116,11 +139,20 @@ def test_dev_mode_app_started_by_uvicorn_itself_refuses_a_foreign_host(
 ) -> None:
     """The loopback check used to live only in `ultudy api`; an app started by uvicorn
     directly (here on loopback, so that the test sends nothing elsewhere) must hold it."""
-    command = ("-m", "uvicorn", "--factory", "ultudy.api.app:create_app",
-               "--host", "127.0.0.1", "--port", "{port}")  # fmt: skip
+    command = (
+        "-m",
+        "uvicorn",
+        "--factory",
+        "ultudy.api.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+    )
     with api_process(backend.env(), tmp_path / "api.log", command) as (base, _proc):
-        foreign = httpx.get(f"{base}/admin/api/overview",
-                            headers={**MALLORY, "host": "attacker.example:8000"})  # fmt: skip
+        foreign = httpx.get(
+            f"{base}/admin/api/overview", headers={**MALLORY, "host": "attacker.example:8000"}
+        )
         local = httpx.get(f"{base}/admin/api/overview", headers=MALLORY)
     assert foreign.status_code == 403, foreign.text
     assert "Host" in foreign.json()["detail"]
@@ -162,8 +194,10 @@ async def test_the_pages_have_no_inline_script_or_style_for_the_policy_to_block(
     async with api(backend.settings()) as (client, state):
         record = await state.jobs.submit("alice", JobType.LESSON_GENERATION, {})
         client.cookies.set("ultudy_session", "alice")
-        pages = [await client.get(path) for path in
-                 ("/signin", "/", "/jobs-view", "/admin", f"/lessons/{record.id}/view")]  # fmt: skip
+        pages = [
+            await client.get(path)
+            for path in ("/signin", "/", "/jobs-view", "/admin", f"/lessons/{record.id}/view")
+        ]
     for page in pages:
         assert page.status_code == 200, page.url
         html = page.text

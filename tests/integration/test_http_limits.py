@@ -59,8 +59,9 @@ async def test_a_chunked_upload_is_cut_off_at_the_limit_not_spooled_whole(
         UPLOAD_HEAD, 64 * MB, UPLOAD_TAIL
     )  # no Content-Length: the declared-size check cannot help
     async with api(backend.settings(max_upload_mb=1)) as (client, _state):
-        response = await client.post("/upload/pdf-structured-async", content=body.stream(),
-                                     headers={**ALICE, **MULTIPART})  # fmt: skip
+        response = await client.post(
+            "/upload/pdf-structured-async", content=body.stream(), headers={**ALICE, **MULTIPART}
+        )
         assert response.status_code == 413
         assert "1 MB upload limit" in response.json()["detail"]
         assert (await client.get("/jobs", headers=ALICE)).json()["jobs"] == []
@@ -69,11 +70,13 @@ async def test_a_chunked_upload_is_cut_off_at_the_limit_not_spooled_whole(
 
 async def test_a_json_body_over_the_limit_is_413_declared_or_chunked(backend: Backend) -> None:
     async with api(backend.settings(max_json_kb=64)) as (client, _state):
-        declared = await client.post("/lessons/generate-async", headers=ALICE,
-                                     content=JSON_HEAD + b"a" * 100_000 + JSON_TAIL)  # fmt: skip
+        declared = await client.post(
+            "/lessons/generate-async", headers=ALICE, content=JSON_HEAD + b"a" * 100_000 + JSON_TAIL
+        )
         chunked = Body(JSON_HEAD, 8 * MB, JSON_TAIL)
-        streamed = await client.post("/lessons/generate-async", headers=ALICE,
-                                     content=chunked.stream())  # fmt: skip
+        streamed = await client.post(
+            "/lessons/generate-async", headers=ALICE, content=chunked.stream()
+        )
         small = await client.post("/lessons/generate-async", headers=ALICE, json={"x": "y"})
     for response in (declared, streamed):
         assert response.status_code == 413
@@ -85,8 +88,9 @@ async def test_a_json_body_over_the_limit_is_413_declared_or_chunked(backend: Ba
 def _memory_and_reads(pid: int) -> tuple[int, int]:
     """The process's peak resident memory (VmHWM) and bytes read by its syscalls (rchar)."""
     status = Path(f"/proc/{pid}/status").read_text()
-    peak_kb = next(int(line.split()[1]) for line in status.splitlines()
-                   if line.startswith("VmHWM:"))  # fmt: skip
+    peak_kb = next(
+        int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")
+    )
     io = Path(f"/proc/{pid}/io").read_text()
     rchar = next(int(line.split()[1]) for line in io.splitlines() if line.startswith("rchar:"))
     return peak_kb * 1024, rchar
@@ -99,16 +103,30 @@ def _post(base: str, path: str, body: Body, headers: dict[str, str]) -> httpx.Re
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "body", "headers", "limit_bytes"),
-    [("/lessons/generate-async", (JSON_HEAD, 200 * MB, JSON_TAIL),
-      {"content-type": "application/json"}, MB),
-     ("/upload/pdf-structured-async", (UPLOAD_HEAD, 64 * MB, UPLOAD_TAIL), MULTIPART,
-      8 * MB + 64 * 1024)],
+    [
+        (
+            "/lessons/generate-async",
+            (JSON_HEAD, 200 * MB, JSON_TAIL),
+            {"content-type": "application/json"},
+            MB,
+        ),
+        (
+            "/upload/pdf-structured-async",
+            (UPLOAD_HEAD, 64 * MB, UPLOAD_TAIL),
+            MULTIPART,
+            8 * MB + 64 * 1024,
+        ),
+    ],
     ids=["json-200MB", "upload-64MB"],
-)  # fmt: skip
+)
 def test_a_real_api_process_reads_about_the_limit_and_its_memory_stays_flat(
-    backend: Backend, tmp_path: Path, path: str, body: tuple[bytes, int, bytes],
-    headers: dict[str, str], limit_bytes: int,
-) -> None:  # fmt: skip
+    backend: Backend,
+    tmp_path: Path,
+    path: str,
+    body: tuple[bytes, int, bytes],
+    headers: dict[str, str],
+    limit_bytes: int,
+) -> None:
     """The issue's measurements, redone: a 200 MB JSON body took the API from 206 to 802 MB
     and a 64 MB chunked upload was spooled whole before its answer."""
     env = backend.env(max_upload_mb=8)
@@ -124,6 +142,11 @@ def test_a_real_api_process_reads_about_the_limit_and_its_memory_stays_flat(
     assert read_bytes < limit_bytes + 2 * MB, f"the server read {read_bytes / MB:.1f} MB"
     assert peak_after - peak_before < 40 * MB, (peak_before / MB, peak_after / MB)
     assert sent.taken_bytes < sent.total_bytes / 2, "the client had to send it all"
-    logger.info("%s: server read %.1f MB, peak memory +%.1f MB, client sent %.1f MB in %.2f s",
-                path, read_bytes / MB, (peak_after - peak_before) / MB, sent.taken_bytes / MB,
-                elapsed_s)  # fmt: skip
+    logger.info(
+        "%s: server read %.1f MB, peak memory +%.1f MB, client sent %.1f MB in %.2f s",
+        path,
+        read_bytes / MB,
+        (peak_after - peak_before) / MB,
+        sent.taken_bytes / MB,
+        elapsed_s,
+    )

@@ -20,9 +20,9 @@ from tests.support.backends import Backend
 from tests.support.harness import api, eventually, run_burst, start_worker, stop, wait_for_status
 from ultudy.config import Settings
 from ultudy.db import Database
+from ultudy.db.check_ins import list_mastery
 from ultudy.db.migrate import downgrade, upgrade
 from ultudy.db.models import check_ins, documents, jobs, lessons, sections
-from ultudy.db.study import list_mastery
 from ultudy.jobs import reconciler as reconciler_module
 from ultudy.jobs.context import JobContext, Processor
 from ultudy.jobs.reconciler import Reconciler
@@ -48,14 +48,24 @@ class Workers:
     """Two processes' worth of processor services: each its own engine and connections."""
 
     def __init__(self, settings: Settings) -> None:
-        self.services = [StudyServices.build(settings, Database(
-            settings.resolved_database_url, settings.resolved_system_database_url))
-                         for _ in range(2)]  # fmt: skip
+        self.services = [
+            StudyServices.build(
+                settings,
+                Database(settings.resolved_database_url, settings.resolved_system_database_url),
+            )
+            for _ in range(2)
+        ]
 
     def run(self, n: int, job_type: JobType, job_id: uuid.UUID, data: dict[str, Any]) -> Any:
         """Worker `n` runs the job's processor (as a redelivery would, row aside)."""
-        ctx = JobContext(job_id=job_id, owner_id="alice", type=job_type, attempt=1,
-                         services=self.services[n], sink=_no_progress)  # fmt: skip
+        ctx = JobContext(
+            job_id=job_id,
+            owner_id="alice",
+            type=job_type,
+            attempt=1,
+            services=self.services[n],
+            sink=_no_progress,
+        )
         processor: Processor = REGISTRY[job_type]
         return processor(ctx, dict(data))
 
@@ -87,8 +97,9 @@ async def app(backend: Backend) -> AsyncIterator[tuple[httpx.AsyncClient, Any, W
 
 async def count(db: Database, table: Any, *where: Any) -> int:
     async with db.transaction(None) as conn:
-        return int((await conn.execute(select(func.count()).select_from(table).where(*where)))
-                   .scalar_one())  # fmt: skip
+        return int(
+            (await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
+        )
 
 
 async def upload(client: httpx.AsyncClient, *, sync: bool) -> httpx.Response:
@@ -112,8 +123,9 @@ async def test_material_upload_run_twice_stores_one_document(
 ) -> None:
     client, state, workers = app
     data = await upload_input(client)
-    job_id, (first, second) = await workers.twice(JobType.MATERIAL_UPLOAD, data,
-                                                  concurrently=concurrently)  # fmt: skip
+    job_id, (first, second) = await workers.twice(
+        JobType.MATERIAL_UPLOAD, data, concurrently=concurrently
+    )
     assert first == second
     assert len(first["sections"]) >= 3
     assert await count(state.db, documents) == 1
@@ -135,8 +147,10 @@ async def lesson_for_first_section(client: httpx.AsyncClient) -> dict[str, Any]:
 def check_in_input(lesson: dict[str, Any]) -> dict[str, Any]:
     mcqs = [q for q in lesson["questions"] if q["type"] == "mcq"]
     assert mcqs, lesson["questions"]
-    return {"lesson_id": lesson["lesson_id"],
-            "answers": [{"question_id": q["id"], "answer": 0} for q in mcqs]}  # fmt: skip
+    return {
+        "lesson_id": lesson["lesson_id"],
+        "answers": [{"question_id": q["id"], "answer": 0} for q in mcqs],
+    }
 
 
 async def mastery(db: Database) -> dict[str, Any]:
@@ -151,8 +165,9 @@ async def test_check_in_run_twice_records_one_check_in_and_moves_mastery_once(
     client, state, workers = app
     data = check_in_input(await lesson_for_first_section(client))
     before = await mastery(state.db)
-    job_id, (first, second) = await workers.twice(JobType.CHECK_IN_EVALUATION, data,
-                                                  concurrently=concurrently)  # fmt: skip
+    job_id, (first, second) = await workers.twice(
+        JobType.CHECK_IN_EVALUATION, data, concurrently=concurrently
+    )
     assert first == second
     assert await count(state.db, check_ins) == 1
     assert await count(state.db, check_ins, check_ins.c.job_id == job_id) == 1
@@ -173,8 +188,9 @@ async def test_lesson_generation_run_twice_returns_its_first_result(
     client, state, workers = app
     doc = (await upload(client, sync=True)).json()
     data = {"document_id": doc["document_id"], "section_id": doc["sections"][0]["id"]}
-    _job_id, (first, again) = await workers.twice(JobType.LESSON_GENERATION, data,
-                                                  concurrently=False)  # fmt: skip
+    _job_id, (first, again) = await workers.twice(
+        JobType.LESSON_GENERATION, data, concurrently=False
+    )
     assert first == again
     assert first["cached"] is False  # the job made it, in its first run
     _other, (one, two) = await workers.twice(JobType.LESSON_GENERATION, data, concurrently=True)
@@ -195,22 +211,25 @@ async def test_a_lost_completion_reruns_each_job_and_the_rerun_returns_the_first
         before = await mastery(state.db)
         submitted = [
             await upload(client, sync=False),
-            await client.post("/check-ins/submit-async", json=check_in_input(lesson),
-                              headers=ALICE),
-        ]  # fmt: skip
+            await client.post(
+                "/check-ins/submit-async", json=check_in_input(lesson), headers=ALICE
+            ),
+        ]
         ids = [r.json()["job_id"] for r in submitted]
         await run_burst(settings, REGISTRY)
         first = [await wait_for_status(client, i, "completed", user="alice") for i in ids]
         counts = [await count(state.db, t) for t in (documents, sections, check_ins)]
         moved = await mastery(state.db)
         async with state.db.transaction(None) as conn:  # the completions were lost
-            await conn.execute(update(jobs).where(jobs.c.id.in_([uuid.UUID(i) for i in ids]))
-                               .values(status="processing", result_data=None,
-                                       completed_at=None))  # fmt: skip
+            await conn.execute(
+                update(jobs)
+                .where(jobs.c.id.in_([uuid.UUID(i) for i in ids]))
+                .values(status="processing", result_data=None, completed_at=None)
+            )
         monkeypatch.setattr(reconciler_module, "BEHIND_SETTLED_S", 0)
         assert await Reconciler(JobStore(state.db), state.queues, state.events).run_once(
             min_age_s=0
-        ) == len(ids)  # fmt: skip
+        ) == len(ids)
         await run_burst(settings, REGISTRY)
         again = [await wait_for_status(client, i, "completed", user="alice") for i in ids]
         assert [job["attempts"] for job in again] == [2, 2]
@@ -236,13 +255,17 @@ async def test_concurrent_first_generations_of_one_section_share_one_lesson(
         try:
             await eventually(lambda: _started(logs), lambda n: n == 2, timeout=30)
             # Submitted at once, the twenty share one insert and one add to the queue.
-            accepted = await asyncio.gather(*(
-                client.post("/lessons/generate-async", json=body, headers=ALICE)
-                for _ in range(CONCURRENT_LESSONS)
-            ))  # fmt: skip
+            accepted = await asyncio.gather(
+                *(
+                    client.post("/lessons/generate-async", json=body, headers=ALICE)
+                    for _ in range(CONCURRENT_LESSONS)
+                )
+            )
             ids = [r.json()["job_id"] for r in accepted]
-            done = [await wait_for_status(client, i, {"completed", "failed"}, user="alice",
-                                          timeout=60) for i in ids]  # fmt: skip
+            done = [
+                await wait_for_status(client, i, {"completed", "failed"}, user="alice", timeout=60)
+                for i in ids
+            ]
         finally:
             codes = [stop(w) for w in workers]
         assert codes == [0, 0]

@@ -76,12 +76,13 @@ async def test_a_result_that_is_not_json_fails_its_job_alone(backend: Backend) -
     settings = backend.settings(max_attempts=2)
     async with api(settings) as (client, state):
         bad = await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"unstorable": 1})
-        good = [await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"echo": i})
-                for i in range(5)]  # fmt: skip
+        good = [
+            await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"echo": i})
+            for i in range(5)
+        ]
         await run_burst(settings)
         failed = await wait_for_status(client, str(bad.id), "failed", user="alice")
-        done = [await wait_for_status(client, str(r.id), "completed", user="alice")
-                for r in good]  # fmt: skip
+        done = [await wait_for_status(client, str(r.id), "completed", user="alice") for r in good]
     assert failed["attempts"] == 2
     assert "internal error" in failed["error_message"]
     assert [job["result_data"]["echo"] for job in done] == list(range(5))
@@ -125,16 +126,40 @@ async def test_sync_endpoint_runs_inline_and_reports_an_internal_error_cleanly(
     async with api(backend.settings(), lesson_shaped) as (client, state):
         section = uuid_.uuid4()
         async with state.db.transaction("alice") as conn:
-            doc = await insert_document(conn, "alice", {
-                "title": "t", "filename": "t.pdf", "storage_key": "k", "sha256": "",
-                "page_count": 1, "pages_without_text": []}, [{
-                "id": section, "title": "S", "level": 1, "page_start": 1, "page_end": 1,
-                "text": "x", "char_count": 1, "content_hash": "h"}])  # fmt: skip
+            doc = await insert_document(
+                conn,
+                "alice",
+                {
+                    "title": "t",
+                    "filename": "t.pdf",
+                    "storage_key": "k",
+                    "sha256": "",
+                    "page_count": 1,
+                    "pages_without_text": [],
+                },
+                [
+                    {
+                        "id": section,
+                        "title": "S",
+                        "level": 1,
+                        "page_start": 1,
+                        "page_end": 1,
+                        "text": "x",
+                        "char_count": 1,
+                        "content_hash": "h",
+                    }
+                ],
+            )
         body = {"document_id": str(doc), "section_id": str(section)}
         ok = await client.post("/lessons/generate", json=body, headers=ALICE)
         assert ok.status_code == 200, ok.text
-        assert ok.json() == {"cached": False, "lesson_id": "made inline", "summary": "1",
-                             "concepts": [], "questions": []}  # fmt: skip
+        assert ok.json() == {
+            "cached": False,
+            "lesson_id": "made inline",
+            "summary": "1",
+            "concepts": [],
+            "questions": [],
+        }
     crashing = {JobType.LESSON_GENERATION: _always_crashes}
     async with api(backend.settings(), crashing) as (client, _state):
         broken = await client.post("/lessons/generate", json=body, headers=ALICE)
@@ -144,8 +169,13 @@ async def test_sync_endpoint_runs_inline_and_reports_an_internal_error_cleanly(
 
 
 async def _a_lesson(ctx: JobContext, _data: object) -> dict[str, object]:
-    return {"cached": False, "lesson_id": "made inline", "summary": str(ctx.attempt),
-            "concepts": [], "questions": []}  # fmt: skip
+    return {
+        "cached": False,
+        "lesson_id": "made inline",
+        "summary": str(ctx.attempt),
+        "concepts": [],
+        "questions": [],
+    }
 
 
 async def _always_crashes(_ctx: object, _data: object) -> dict[str, object]:

@@ -35,16 +35,35 @@ def llm() -> Iterator[FakeLLMServer]:
 
 def llm_settings(backend: Backend, server: FakeLLMServer, provider: str) -> Settings:
     base = f"{server.url}/v1" if provider == "openai" else f"{server.url}/v1beta"
-    return backend.settings(processors="ultudy.processors:REGISTRY", llm_provider=provider,
-                            llm_base_url=base, llm_api_key=KEY, llm_model="test-model")  # fmt: skip
+    return backend.settings(
+        processors="ultudy.processors:REGISTRY",
+        llm_provider=provider,
+        llm_base_url=base,
+        llm_api_key=KEY,
+        llm_model="test-model",
+    )
 
 
 async def seed(settings: Settings, state: Any) -> dict[str, str]:
     section_id = uuid.uuid4()
-    row = {"id": section_id, "title": SECTION.title, "level": 1, "page_start": 1, "page_end": 1,
-           "text": SECTION.text, "char_count": len(SECTION.text), "content_hash": "h1"}  # fmt: skip
-    doc = {"title": "R Data", "filename": "r.pdf", "storage_key": "k", "sha256": "",
-           "page_count": 1, "pages_without_text": []}  # fmt: skip
+    row = {
+        "id": section_id,
+        "title": SECTION.title,
+        "level": 1,
+        "page_start": 1,
+        "page_end": 1,
+        "text": SECTION.text,
+        "char_count": len(SECTION.text),
+        "content_hash": "h1",
+    }
+    doc = {
+        "title": "R Data",
+        "filename": "r.pdf",
+        "storage_key": "k",
+        "sha256": "",
+        "page_count": 1,
+        "pages_without_text": [],
+    }
     async with state.db.transaction("alice") as conn:
         doc_id = await insert_document(conn, "alice", doc, [row])
     return {"document_id": str(doc_id), "section_id": str(section_id)}
@@ -99,8 +118,9 @@ async def test_an_unreachable_llm_is_retried_by_the_queue_then_fails_with_the_re
         body = await seed(settings, state)
         accepted = await client.post("/lessons/generate-async", json=body, headers=ALICE)
         await run_burst(settings, REGISTRY)
-        job = await wait_for_status(client, accepted.json()["job_id"], "failed", user="alice",
-                                    timeout=30)  # fmt: skip
+        job = await wait_for_status(
+            client, accepted.json()["job_id"], "failed", user="alice", timeout=30
+        )
     assert job["attempts"] == 2
     assert "could not be reached" in job["error_message"]
     for hint in ("test-model", llm.url, "ULTUDY_", "overloaded"):  # the student reads it
@@ -116,9 +136,10 @@ async def test_scanned_pages_are_read_by_a_vision_model(
     llm.script(Reply.content({"text": "Le français est une langue romane."}))
     async with api(settings, REGISTRY) as (client, _state):
         response = await client.post(
-            "/upload/pdf-structured", headers=ALICE,
+            "/upload/pdf-structured",
+            headers=ALICE,
             files={"file": ("scan.pdf", SCAN, "application/pdf")},
-        )  # fmt: skip
+        )
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["pages_without_text"] == [1]
@@ -136,9 +157,10 @@ async def test_without_a_model_scanned_pages_are_only_listed(backend: Backend) -
     settings = backend.settings(processors="ultudy.processors:REGISTRY")
     async with api(settings, REGISTRY) as (client, _state):
         response = await client.post(
-            "/upload/pdf-structured", headers=ALICE,
+            "/upload/pdf-structured",
+            headers=ALICE,
             files={"file": ("scan.pdf", SCAN, "application/pdf")},
-        )  # fmt: skip
+        )
     result = response.json()
     assert (result["pages_without_text"], result["pages_read_by_model"]) == ([1], [])
 

@@ -26,14 +26,41 @@ MAX_TIME_S = "90"
 def run_schemathesis(base: str, header: str, report: Path) -> subprocess.CompletedProcess[str]:
     binary = Path(sys.executable).with_name("schemathesis")
     return subprocess.run(
-        [str(binary), "run", f"{base}/openapi.json", "--checks", CHECKS,
-         "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", MAX_EXAMPLES,
-         "--max-time", MAX_TIME_S, "--workers", "1", "--seed", "20261130",
-         "--request-timeout", "30", "-H", header, "--suppress-health-check", "all",
-         "--exclude-path-regex", "^/(jobs/ws|jobs/events|jobs/[^/]+/events)$",
-         "--report", "junit", "--report-dir", str(report)],
-        capture_output=True, text=True, timeout=600, check=False, cwd=report.parent,
-    )  # fmt: skip
+        [
+            str(binary),
+            "run",
+            f"{base}/openapi.json",
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--max-examples",
+            MAX_EXAMPLES,
+            "--max-time",
+            MAX_TIME_S,
+            "--workers",
+            "1",
+            "--seed",
+            "20261130",
+            "--request-timeout",
+            "30",
+            "-H",
+            header,
+            "--suppress-health-check",
+            "all",
+            "--exclude-path-regex",
+            "^/(jobs/ws|jobs/events|jobs/[^/]+/events)$",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=report.parent,
+    )
 
 
 @pytest.mark.slow

@@ -38,8 +38,9 @@ def pdf_file(name: str, data: bytes) -> dict[str, Any]:
 
 
 async def upload(client: httpx.AsyncClient, name: str, data: bytes, user: dict[str, str]) -> str:
-    response = await client.post("/upload/pdf-structured-async", headers=user,
-                                 files=pdf_file(name, data))  # fmt: skip
+    response = await client.post(
+        "/upload/pdf-structured-async", headers=user, files=pdf_file(name, data)
+    )
     assert response.status_code == 202, response.text
     job_id: str = response.json()["job_id"]
     return job_id
@@ -53,9 +54,13 @@ async def reading_pages(client: httpx.AsyncClient, user: dict[str, str]) -> None
         items: list[dict[str, Any]] = response.json()["jobs"]
         return items
 
-    await eventually(probe, lambda items: any(
-        (job["progress_message"] or "").startswith("Reading page") for job in items
-    ), timeout=30)  # fmt: skip
+    await eventually(
+        probe,
+        lambda items: any(
+            (job["progress_message"] or "").startswith("Reading page") for job in items
+        ),
+        timeout=30,
+    )
 
 
 async def test_a_hostile_pdf_fails_its_own_job_and_stalls_no_other(
@@ -69,12 +74,18 @@ async def test_a_hostile_pdf_fails_its_own_job_and_stalls_no_other(
             await reading_pages(client, ALICE)
             sent = time.monotonic()
             normal = await upload(client, "notes.pdf", NOTES, BOB)
-            done = await wait_for_status(client, normal, {"completed", "failed"}, user="bob",
-                                         timeout=HOSTILE_TIME_LIMIT_S)  # fmt: skip
+            done = await wait_for_status(
+                client, normal, {"completed", "failed"}, user="bob", timeout=HOSTILE_TIME_LIMIT_S
+            )
             normal_s = time.monotonic() - sent
             meanwhile = (await client.get(f"/jobs/{hostile}", headers=ALICE)).json()
-            failed = await wait_for_status(client, hostile, {"completed", "failed"}, user="alice",
-                                           timeout=HOSTILE_TIME_LIMIT_S + 30)  # fmt: skip
+            failed = await wait_for_status(
+                client,
+                hostile,
+                {"completed", "failed"},
+                user="alice",
+                timeout=HOSTILE_TIME_LIMIT_S + 30,
+            )
             hostile_s = time.monotonic() - sent
         finally:
             stop(worker)
@@ -92,15 +103,20 @@ async def test_sync_uploads_a_hostile_pdf_answers_422_and_stalls_no_other(
 ) -> None:
     settings = backend.settings(processors=REAL, **SLOW)
     async with api(settings, REGISTRY) as (client, _state):
-        hostile = asyncio.create_task(client.post(
-            "/upload/pdf-structured", headers=ALICE,
-            files=pdf_file("hostile.pdf", shared_stream(2000)),
-        ), name="hostile upload")  # fmt: skip
+        hostile = asyncio.create_task(
+            client.post(
+                "/upload/pdf-structured",
+                headers=ALICE,
+                files=pdf_file("hostile.pdf", shared_stream(2000)),
+            ),
+            name="hostile upload",
+        )
         await reading_pages(client, ALICE)
         sent = time.monotonic()
-        normal = await asyncio.wait_for(client.post(
-            "/upload/pdf-structured", headers=BOB, files=pdf_file("notes.pdf", NOTES)
-        ), timeout=HOSTILE_TIME_LIMIT_S)  # fmt: skip
+        normal = await asyncio.wait_for(
+            client.post("/upload/pdf-structured", headers=BOB, files=pdf_file("notes.pdf", NOTES)),
+            timeout=HOSTILE_TIME_LIMIT_S,
+        )
         normal_s = time.monotonic() - sent
         hostile_running = not hostile.done()
         refused = await asyncio.wait_for(hostile, timeout=HOSTILE_TIME_LIMIT_S + 30)
@@ -139,8 +155,9 @@ async def test_more_pages_than_the_cap_fail_the_job_at_once(backend: Backend) ->
     settings = backend.settings(processors=REAL)
     many = shared_stream(2001, lines=1)
     async with api(settings, REGISTRY) as (client, _state):
-        sync = await client.post("/upload/pdf-structured", headers=ALICE,
-                                 files=pdf_file("many.pdf", many))  # fmt: skip
+        sync = await client.post(
+            "/upload/pdf-structured", headers=ALICE, files=pdf_file("many.pdf", many)
+        )
         jobs = (await client.get("/jobs", headers=ALICE)).json()["jobs"]
     assert sync.status_code == 422
     assert sync.json()["detail"] == (
@@ -160,13 +177,18 @@ async def test_a_huge_page_reaches_the_vision_model_scaled_to_the_pixel_cap(
     backend: Backend, llm: FakeLLMServer
 ) -> None:
     settings = backend.settings(
-        processors=REAL, llm_provider="openai", llm_base_url=f"{llm.url}/v1", llm_api_key=KEY,
-        llm_model="test-model", pdf_max_render_pixels=1000 * 1000,
-    )  # fmt: skip
+        processors=REAL,
+        llm_provider="openai",
+        llm_base_url=f"{llm.url}/v1",
+        llm_api_key=KEY,
+        llm_model="test-model",
+        pdf_max_render_pixels=1000 * 1000,
+    )
     llm.script(Reply.content({"text": "A poster, five metres wide."}))
     async with api(settings, REGISTRY) as (client, _state):
-        response = await client.post("/upload/pdf-structured", headers=ALICE,
-                                     files=pdf_file("poster.pdf", huge_page(14_400)))  # fmt: skip
+        response = await client.post(
+            "/upload/pdf-structured", headers=ALICE, files=pdf_file("poster.pdf", huge_page(14_400))
+        )
     assert response.status_code == 200, response.text
     assert response.json()["pages_read_by_model"] == [1]
     url = llm.requests[0].body["messages"][1]["content"][1]["image_url"]["url"]

@@ -42,8 +42,10 @@ async def test_pending_jobs_survive_a_full_stop_and_start(backend: Backend, tmp_
     try:
         settings = backend.settings(redis_url=url)
         async with api(settings) as (_client, state):
-            ids = [(await state.jobs.submit("alice", JobType.MATERIAL_UPLOAD, {"i": i})).id
-                   for i in range(5)]  # fmt: skip
+            ids = [
+                (await state.jobs.submit("alice", JobType.MATERIAL_UPLOAD, {"i": i})).id
+                for i in range(5)
+            ]
     finally:
         broker.stop()  # everything is down now, with five jobs pending
     broker = EmbeddedValkey(tmp_path / "broker-data")
@@ -67,9 +69,10 @@ async def test_kill_9_mid_job_another_worker_completes_it_once(
     done = tmp_path / "done.txt"
     async with api(settings) as (client, state):
         record = await state.jobs.submit(
-            "alice", JobType.LESSON_GENERATION,
+            "alice",
+            JobType.LESSON_GENERATION,
             {"steps": 20, "sleep_ms": 100, "done_file": str(done)},
-        )  # fmt: skip
+        )
         first = start_worker(env, log=tmp_path / "w1.log")
         try:
             await wait_for_status(client, str(record.id), "processing", user="alice")
@@ -82,8 +85,9 @@ async def test_kill_9_mid_job_another_worker_completes_it_once(
             first.wait()
         second = start_worker(env, log=tmp_path / "w2.log")
         try:
-            job = await wait_for_status(client, str(record.id), "completed", user="alice",
-                                        timeout=30)  # fmt: skip
+            job = await wait_for_status(
+                client, str(record.id), "completed", user="alice", timeout=30
+            )
         finally:
             assert stop(second) == 0
     assert job["attempts"] == 2
@@ -95,8 +99,10 @@ async def test_broker_flush_reconciler_reenqueues_pending_jobs(
 ) -> None:
     settings = backend.settings()
     async with api(settings) as (client, state):
-        ids = [(await state.jobs.submit("alice", JobType.CHECK_IN_EVALUATION, {"i": i})).id
-               for i in range(10)]  # fmt: skip
+        ids = [
+            (await state.jobs.submit("alice", JobType.CHECK_IN_EVALUATION, {"i": i})).id
+            for i in range(10)
+        ]
         keys = list(redis_client.scan_iter(f"{backend.prefix}:*"))
         redis_client.delete(*keys)  # the broker lost everything
         assert (await state.queues.counts())["check-in-evaluation"]["waiting"] == 0
@@ -120,9 +126,10 @@ async def test_a_completion_lost_after_the_broker_finished_the_job_runs_it_again
         first = await wait_for_status(client, str(record.id), "completed", user="alice")
         async with state.db.transaction(None) as conn:
             await conn.execute(
-                update(jobs).where(jobs.c.id == record.id)
+                update(jobs)
+                .where(jobs.c.id == record.id)
                 .values(status=row_says, result_data=None, completed_at=None)
-            )  # fmt: skip
+            )
         reconciler = Reconciler(JobStore(state.db), state.queues, state.events)
         assert await reconciler.run_once(min_age_s=0) == 0  # BullMQ finished it just now
         monkeypatch.setattr(reconciler_module, "BEHIND_SETTLED_S", 0)
@@ -150,10 +157,18 @@ async def test_several_worker_processes_run_every_job_once(
                 return sum("worker started" in log.read_text() for log in logs)
 
             await eventually(started, lambda n: n == 3, timeout=30)
-            ids = [str((await state.jobs.submit(
-                "alice", JobType.MATERIAL_UPLOAD,
-                {"steps": 2, "sleep_ms": 20, "done_file": str(done)},
-            )).id) for _ in range(60)]  # fmt: skip
+            ids = [
+                str(
+                    (
+                        await state.jobs.submit(
+                            "alice",
+                            JobType.MATERIAL_UPLOAD,
+                            {"steps": 2, "sleep_ms": 20, "done_file": str(done)},
+                        )
+                    ).id
+                )
+                for _ in range(60)
+            ]
             for job_id in ids:
                 await wait_for_status(client, job_id, "completed", user="alice", timeout=60)
         finally:
@@ -169,8 +184,9 @@ async def test_sigterm_lets_the_active_job_finish(backend: Backend, tmp_path: Pa
     env = backend.env()
     async with api(settings) as (client, state):
         worker = start_worker(env, log=tmp_path / "w.log")
-        record = await state.jobs.submit("alice", JobType.LESSON_GENERATION,
-                                         {"steps": 10, "sleep_ms": 100})  # fmt: skip
+        record = await state.jobs.submit(
+            "alice", JobType.LESSON_GENERATION, {"steps": 10, "sleep_ms": 100}
+        )
         await wait_for_status(client, str(record.id), "processing", user="alice")
         worker.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(worker.wait, 20)

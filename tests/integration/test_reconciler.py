@@ -28,8 +28,11 @@ async def bull_worker(
     backend: Backend, process: Callable[[Any, str], Awaitable[Any]]
 ) -> AsyncIterator[None]:
     """A plain BullMQ worker on the lessons queue: it finishes jobs without their rows."""
-    worker = BullWorker(LESSON.queue_name, process, {"connection": backend.redis_url,
-                        "prefix": backend.prefix, "autorun": False})  # fmt: skip
+    worker = BullWorker(
+        LESSON.queue_name,
+        process,
+        {"connection": backend.redis_url, "prefix": backend.prefix, "autorun": False},
+    )
     run = asyncio.create_task(worker.run(), name="bull-worker")
     try:
         yield
@@ -46,8 +49,9 @@ async def test_a_pending_row_the_broker_lost_is_enqueued_again_once(
     backend: Backend, redis_client: Any
 ) -> None:
     async with job_system(backend) as system:
-        record = await system.store.create(owner_id=OWNER, type=LESSON, input_data={},
-                                           max_attempts=3)  # fmt: skip
+        record = await system.store.create(
+            owner_id=OWNER, type=LESSON, input_data={}, max_attempts=3
+        )
         assert await state(system, record.id) == "unknown"  # as if its enqueue had failed
         assert await system.reconciler.run_once(min_age_s=0) == 1
         assert await state(system, record.id) == "waiting"
@@ -56,8 +60,9 @@ async def test_a_pending_row_the_broker_lost_is_enqueued_again_once(
 
 async def test_young_rows_are_left_alone(backend: Backend, redis_client: Any) -> None:
     async with job_system(backend) as system:
-        record = await system.store.create(owner_id=OWNER, type=LESSON, input_data={},
-                                           max_attempts=3)  # fmt: skip
+        record = await system.store.create(
+            owner_id=OWNER, type=LESSON, input_data={}, max_attempts=3
+        )
         assert await system.reconciler.run_once(min_age_s=60) == 0
         assert await state(system, record.id) == "unknown"
 

@@ -38,8 +38,7 @@ async def test_an_anonymous_upload_is_refused_before_its_body_is_read(backend: B
     body = CountedBody()
     headers = {"content-type": "multipart/form-data; boundary=x"}
     async with api(backend.settings()) as (client, _state):
-        response = await client.post("/upload/pdf-structured-async", content=body,
-                                     headers=headers)  # fmt: skip
+        response = await client.post("/upload/pdf-structured-async", content=body, headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert "x-user-id" in response.json()["detail"]
@@ -56,11 +55,14 @@ async def test_a_real_server_answers_401_after_the_first_chunk(
         host, port = base.removeprefix("http://").split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         writer.write(
-            b"POST /upload/pdf-structured-async HTTP/1.1\r\nhost: " + host.encode() +
-            b"\r\ntransfer-encoding: chunked\r\n"
-            b"content-type: multipart/form-data; boundary=x\r\n\r\n" +
-            b"%x\r\n" % CHUNK_BYTES + b"\0" * CHUNK_BYTES + b"\r\n"
-        )  # fmt: skip
+            b"POST /upload/pdf-structured-async HTTP/1.1\r\nhost: "
+            + host.encode()
+            + b"\r\ntransfer-encoding: chunked\r\n"
+            b"content-type: multipart/form-data; boundary=x\r\n\r\n"
+            + b"%x\r\n" % CHUNK_BYTES
+            + b"\0" * CHUNK_BYTES
+            + b"\r\n"
+        )
         await writer.drain()
         try:
             status_line = await asyncio.wait_for(reader.readline(), timeout=10)

@@ -38,10 +38,12 @@ def superuser_url(backend: Backend) -> str:
 
 async def two_owners_jobs(db: Database) -> tuple[uuid.UUID, uuid.UUID]:
     store = JobStore(db)
-    alice = await store.create(owner_id="alice", type=JobType.LESSON_GENERATION,
-                               input_data={}, max_attempts=3)  # fmt: skip
-    bob = await store.create(owner_id="bob", type=JobType.LESSON_GENERATION,
-                             input_data={}, max_attempts=3)  # fmt: skip
+    alice = await store.create(
+        owner_id="alice", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3
+    )
+    bob = await store.create(
+        owner_id="bob", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3
+    )
     return alice.id, bob.id
 
 
@@ -49,9 +51,14 @@ async def test_the_tests_app_login_is_an_ordinary_role(backend: Backend) -> None
     db = Database(backend.database_url)
     try:
         async with db.engine.connect() as conn:
-            row = (await conn.execute(text(
-                "SELECT rolsuper, rolbypassrls, row_security_active('jobs') FROM pg_roles"
-                " WHERE rolname = current_user"))).one()  # fmt: skip
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT rolsuper, rolbypassrls, row_security_active('jobs') FROM pg_roles"
+                        " WHERE rolname = current_user"
+                    )
+                )
+            ).one()
     finally:
         await db.dispose()
     assert tuple(row) == (False, False, True)
@@ -75,11 +82,13 @@ async def test_app_login_sees_only_its_owner_rows(backend: Backend) -> None:
         with pytest.raises(ProgrammingError, match="row-level security"):
             async with db.transaction("alice") as conn:
                 await conn.execute(
-                    text("INSERT INTO jobs (id, owner_id, type, status, progress, input_data,"
-                         " attempts, max_attempts, created_at, updated_at) VALUES (:id, 'bob',"
-                         " 'lesson_generation', 'pending', 0, '{}', 0, 3, now(), now())"),
+                    text(
+                        "INSERT INTO jobs (id, owner_id, type, status, progress, input_data,"
+                        " attempts, max_attempts, created_at, updated_at) VALUES (:id, 'bob',"
+                        " 'lesson_generation', 'pending', 0, '{}', 0, 3, now(), now())"
+                    ),
                     {"id": uuid.uuid4()},
-                )  # fmt: skip
+                )
         store = JobStore(db)
         assert await store.get(bob_id, owner_id="alice") is None
         assert (await store.get(alice_id, owner_id="alice")) is not None
@@ -148,9 +157,19 @@ async def test_app_login_cannot_read_another_owners_documents(backend: Backend) 
     db = backend.database()
     try:
         async with db.transaction("bob") as conn:
-            await insert_document(conn, "bob", {"title": "Bob's notes", "filename": "b.pdf",
-                                                "storage_key": "k", "sha256": "", "page_count": 1,
-                                                "pages_without_text": []}, [])  # fmt: skip
+            await insert_document(
+                conn,
+                "bob",
+                {
+                    "title": "Bob's notes",
+                    "filename": "b.pdf",
+                    "storage_key": "k",
+                    "sha256": "",
+                    "page_count": 1,
+                    "pages_without_text": [],
+                },
+                [],
+            )
         async with db.transaction("alice") as conn:
             await conn.execute(text(WIDEN))
             rows = (await conn.execute(text("SELECT title FROM documents"))).all()
@@ -189,8 +208,12 @@ async def test_api_warns_loudly_when_its_login_is_not_bound(
 
 
 def test_token_mode_api_refuses_a_superuser_login_in_one_line(backend: Backend) -> None:
-    env = backend.env(auth="token", secret_key="s" * 64, database_url=superuser_url(backend),
-                      database_system_url=None)  # fmt: skip
+    env = backend.env(
+        auth="token",
+        secret_key="s" * 64,
+        database_url=superuser_url(backend),
+        database_system_url=None,
+    )
     done = run_cli(["api"], env)
     assert_config_error(done, "ultudy: ULTUDY_AUTH=token refuses to start")
     assert "a superuser" in done.stderr

@@ -58,11 +58,18 @@ class Rig:
     async def deliver(
         self, data: dict[str, Any], *, attempt: int = 1, will_retry: bool = False
     ) -> Delivery:
-        record = await self.store.create(owner_id=OWNER, type=JobType.LESSON_GENERATION,
-                                         input_data=data, max_attempts=3)  # fmt: skip
-        return Delivery(job_id=record.id, owner_id=OWNER, type=JobType.LESSON_GENERATION,
-                        input_data=data, attempt=attempt, max_attempts=3,
-                        will_retry=will_retry)  # fmt: skip
+        record = await self.store.create(
+            owner_id=OWNER, type=JobType.LESSON_GENERATION, input_data=data, max_attempts=3
+        )
+        return Delivery(
+            job_id=record.id,
+            owner_id=OWNER,
+            type=JobType.LESSON_GENERATION,
+            input_data=data,
+            attempt=attempt,
+            max_attempts=3,
+            will_retry=will_retry,
+        )
 
     async def run_failing(
         self, data: dict[str, Any], raises: type[Exception], **delivery: Any
@@ -121,7 +128,11 @@ async def test_a_successful_run_completes_the_row_with_its_result(
         assert outcome is Behind.COMPLETION
         assert events[-1] == "job.completed"
     assert (row.status, row.result_data, row.attempts, row.progress) == (
-        "completed", {"echo": "hi"}, 1, 100)  # fmt: skip
+        "completed",
+        {"echo": "hi"},
+        1,
+        100,
+    )
     assert row.started_at is not None
     assert row.completed_at is not None
     assert row.started_at <= row.completed_at
@@ -205,8 +216,9 @@ async def test_a_result_that_is_not_json_fails_only_its_own_job(
     share with other jobs' writes."""
     async with rig(backend, kind) as r:
         bad, good = await r.deliver({"do": "unstorable"}, will_retry=True), await r.deliver({})
-        outcomes = await asyncio.gather(r.runner.run(bad), r.runner.run(good),
-                                        return_exceptions=True)  # fmt: skip
+        outcomes = await asyncio.gather(
+            r.runner.run(bad), r.runner.run(good), return_exceptions=True
+        )
         assert isinstance(outcomes[0], TypeError)
         assert not isinstance(outcomes[1], BaseException)
         bad_row, _ = await r.settled(bad)

@@ -32,13 +32,18 @@ async def test_delayed_job_waits_then_runs_and_survives_a_broker_flush(backend: 
 async def test_default_priority_runs_before_background_work(backend: Backend) -> None:
     settings = backend.settings(concurrency_lesson_generation=1)
     async with api(settings) as (client, state):
-        low = [await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"i": i}, priority=5)
-               for i in range(3)]  # fmt: skip
-        normal = [await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"i": i})
-                  for i in range(3)]  # fmt: skip
+        low = [
+            await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"i": i}, priority=5)
+            for i in range(3)
+        ]
+        normal = [
+            await state.jobs.submit("alice", JobType.LESSON_GENERATION, {"i": i}) for i in range(3)
+        ]
         await run_burst(settings)
-        jobs = [await wait_for_status(client, str(r.id), "completed", user="alice")
-                for r in low + normal]  # fmt: skip
+        jobs = [
+            await wait_for_status(client, str(r.id), "completed", user="alice")
+            for r in low + normal
+        ]
     low_start = min(j["started_at"] for j in jobs[:3])
     normal_end = max(j["started_at"] for j in jobs[3:])
     assert normal_end < low_start
@@ -48,8 +53,9 @@ async def test_cancel_running_job_stops_it_at_the_next_checkpoint(backend: Backe
     settings = backend.settings()
     assert settings.redis_url
     async with api(settings) as (client, state):
-        record = await state.jobs.submit("alice", JobType.MATERIAL_UPLOAD,
-                                         {"steps": 100, "sleep_ms": 50})  # fmt: skip
+        record = await state.jobs.submit(
+            "alice", JobType.MATERIAL_UPLOAD, {"steps": 100, "sleep_ms": 50}
+        )
         async with worker_process(settings) as worker:
             running = asyncio.create_task(worker.run())
             try:

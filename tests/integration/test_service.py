@@ -42,16 +42,19 @@ async def test_a_pending_job_is_cancelled_once_and_leaves_its_queue(
         cancelled = await system.service.cancel(OWNER, record.id)
         assert (cancelled.status, cancelled.error_message) == ("cancelled", "Cancelled")
         assert await system.queues.state(LESSON, str(record.id)) == "unknown"
-        with pytest.raises(JobStateError, match="Job is already cancelled; only a pending or "
-                           "processing job can be cancelled"):  # fmt: skip
+        with pytest.raises(
+            JobStateError,
+            match="Job is already cancelled; only a pending or processing job can be cancelled",
+        ):
             await system.service.cancel(OWNER, record.id)
         assert await events_of(system, record) == ["job.created", "job.cancelled"]
 
 
 async def test_a_finished_job_cannot_be_cancelled(backend: Backend, redis_client: Any) -> None:
     async with job_system(backend) as system:
-        record = await system.store.create(owner_id=OWNER, type=LESSON, input_data={},
-                                           max_attempts=1)  # fmt: skip
+        record = await system.store.create(
+            owner_id=OWNER, type=LESSON, input_data={}, max_attempts=1
+        )
         assert await system.store.start(record.id, owner_id=OWNER) is not None
         assert await system.store.complete(record.id, {"ok": 1}, owner_id=OWNER) is not None
         with pytest.raises(JobStateError, match="Job is already completed"):
@@ -66,14 +69,14 @@ async def test_only_a_failed_or_cancelled_job_is_retried_as_a_new_job(
 ) -> None:
     async with job_system(backend) as system:
         record = await system.service.submit(OWNER, LESSON, {"echo": "again"}, priority=2)
-        with pytest.raises(JobStateError, match="Job is pending; only a failed or cancelled "
-                           "job can be retried"):  # fmt: skip
+        with pytest.raises(
+            JobStateError, match="Job is pending; only a failed or cancelled job can be retried"
+        ):
             await system.service.retry(OWNER, record.id)
         assert await system.store.fail(record.id, "no", owner_id=OWNER) is not None
         again = await system.service.retry(OWNER, record.id)
         assert again.id != record.id
-        assert (again.status, again.input_data, again.priority) == (
-            "pending", {"echo": "again"}, 2)  # fmt: skip
+        assert (again.status, again.input_data, again.priority) == ("pending", {"echo": "again"}, 2)
         assert await system.queues.state(LESSON, str(again.id)) == "prioritized"
 
 
@@ -92,7 +95,10 @@ async def test_an_inline_run_returns_its_row_or_raises_its_users_error(
     async with job_system(backend) as system:
         done = await system.service.run_inline(OWNER, LESSON, {"echo": "now"})
         assert (done.status, done.inline, done.result_data) == (
-            "completed", True, {"echo": "now", "steps": 1, "attempt": 1})  # fmt: skip
+            "completed",
+            True,
+            {"echo": "now", "steps": 1, "attempt": 1},
+        )
         with pytest.raises(JobInputError, match="The input says no"):
             await system.service.run_inline(OWNER, LESSON, {"fail": "input"})
         assert await system.queues.outstanding() == 0  # inline runs are never enqueued

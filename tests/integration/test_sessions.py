@@ -93,10 +93,17 @@ async def test_revoking_a_token_ends_its_browser_sessions(
 ) -> None:
     client, token, cookie = alice.client, alice.token, alice.cookie
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ultudy", "token", "revoke", token,
-        env=backend.env(auth="token", secret_key=SECRET), cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "ultudy",
+        "token",
+        "revoke",
+        token,
+        env=backend.env(auth="token", secret_key=SECRET),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output = (await proc.communicate())[0].decode()
     assert proc.returncode == 0, output
     assert "revoked alice's token" in output

@@ -28,11 +28,16 @@ def pdf(name: str) -> bytes:
     return (PDFS / name).read_bytes()
 
 
-async def upload(client: httpx.AsyncClient, name: str, data: bytes, *, sync: bool = False,
-                 headers: dict[str, str] = ALICE) -> httpx.Response:  # fmt: skip
+async def upload(
+    client: httpx.AsyncClient,
+    name: str,
+    data: bytes,
+    *,
+    sync: bool = False,
+    headers: dict[str, str] = ALICE,
+) -> httpx.Response:
     path = "/upload/pdf-structured" if sync else "/upload/pdf-structured-async"
-    return await client.post(path, files={"file": (name, data, "application/pdf")},
-                             headers=headers)  # fmt: skip
+    return await client.post(path, files={"file": (name, data, "application/pdf")}, headers=headers)
 
 
 async def upload_and_wait(
@@ -41,8 +46,9 @@ async def upload_and_wait(
     response = await upload(client, name, pdf(name))
     assert response.status_code == 202, response.text
     await run_burst(settings, REGISTRY)
-    return await wait_for_status(client, response.json()["job_id"], {"completed", "failed"},
-                                 user="alice")  # fmt: skip
+    return await wait_for_status(
+        client, response.json()["job_id"], {"completed", "failed"}, user="alice"
+    )
 
 
 async def test_upload_async_font_only_pdf_finds_its_sections(backend: Backend) -> None:
@@ -107,8 +113,9 @@ async def test_too_large_upload_is_413_and_missing_field_is_400(backend: Backend
         response = await upload(client, "big.pdf", big)
         assert response.status_code == 413
         assert "1 MB" in response.json()["detail"]
-        missing = await client.post("/upload/pdf-structured-async", data={"title": "x"},
-                                    headers=ALICE)  # fmt: skip
+        missing = await client.post(
+            "/upload/pdf-structured-async", data={"title": "x"}, headers=ALICE
+        )
         assert missing.status_code == 400
         assert "'file'" in missing.json()["detail"]
         assert (await client.get("/jobs", headers=ALICE)).json()["jobs"] == []
@@ -116,9 +123,11 @@ async def test_too_large_upload_is_413_and_missing_field_is_400(backend: Backend
 
 @pytest.mark.parametrize(
     ("name", "fragment"),
-    [("pypi-pypdf__crazyones-encrypted-256.pdf", "password"),
-     ("pypi-pikepdf__fuzz-378014596.pdf", "")],
-)  # fmt: skip
+    [
+        ("pypi-pypdf__crazyones-encrypted-256.pdf", "password"),
+        ("pypi-pikepdf__fuzz-378014596.pdf", ""),
+    ],
+)
 async def test_unreadable_pdfs_fail_at_once_with_a_clear_message(
     backend: Backend, name: str, fragment: str
 ) -> None:
@@ -169,8 +178,9 @@ async def test_lesson_async_then_cached_then_check_in_updates_mastery(backend: B
         assert lesson["summary"]
         assert lesson["concepts"]
         assert lesson["questions"]
-        assert all("answer_index" not in q and "reference_answer" not in q
-                   for q in lesson["questions"])  # fmt: skip
+        assert all(
+            "answer_index" not in q and "reference_answer" not in q for q in lesson["questions"]
+        )
         again = (await client.post("/lessons/generate", json=body, headers=ALICE)).json()
         assert again["cached"] is True
         assert again["lesson_id"] == lesson["lesson_id"]
@@ -179,9 +189,11 @@ async def test_lesson_async_then_cached_then_check_in_updates_mastery(backend: B
         mcqs = [q for q in lesson["questions"] if q["type"] == "mcq"]
         assert mcqs, lesson["questions"]
         answers = [{"question_id": q["id"], "answer": 0} for q in mcqs]
-        graded = await client.post("/check-ins/submit",
-                                   json={"lesson_id": lesson["lesson_id"], "answers": answers},
-                                   headers=ALICE)  # fmt: skip
+        graded = await client.post(
+            "/check-ins/submit",
+            json={"lesson_id": lesson["lesson_id"], "answers": answers},
+            headers=ALICE,
+        )
         assert graded.status_code == 200, graded.text
         result = graded.json()
         assert {r["verdict"] for r in result["results"]} <= {"correct", "incorrect"}
@@ -204,18 +216,23 @@ async def test_lesson_and_check_in_input_errors(backend: Backend) -> None:
     async with api(settings, REGISTRY) as (client, _state):
         document_id, section_id = await _first_section(client, settings)
         unknown = {"document_id": document_id, "section_id": str(uuid.uuid4())}
-        assert (await client.post("/lessons/generate-async", json=unknown,
-                                  headers=ALICE)).status_code == 404  # fmt: skip
+        assert (
+            await client.post("/lessons/generate-async", json=unknown, headers=ALICE)
+        ).status_code == 404
         theirs = {"document_id": document_id, "section_id": section_id}
-        assert (await client.post("/lessons/generate-async", json=theirs,
-                                  headers=BOB)).status_code == 404  # fmt: skip
-        malformed = await client.post("/lessons/generate-async", json={"document_id": "x"},
-                                      headers=ALICE)  # fmt: skip
+        assert (
+            await client.post("/lessons/generate-async", json=theirs, headers=BOB)
+        ).status_code == 404
+        malformed = await client.post(
+            "/lessons/generate-async", json={"document_id": "x"}, headers=ALICE
+        )
         assert malformed.status_code == 422
         lesson = (await client.post("/lessons/generate", json=theirs, headers=ALICE)).json()
-        empty = await client.post("/check-ins/submit-async",
-                                  json={"lesson_id": lesson["lesson_id"], "answers": []},
-                                  headers=ALICE)  # fmt: skip
+        empty = await client.post(
+            "/check-ins/submit-async",
+            json={"lesson_id": lesson["lesson_id"], "answers": []},
+            headers=ALICE,
+        )
         assert empty.status_code == 422
         assert "empty" in empty.json()["detail"]
         bogus = await client.post(

@@ -34,16 +34,25 @@ async def test_batched_starts_and_completions_apply_once_each_in_order(backend: 
     store = JobStore(db)
     writer = batched_writer(store)
     try:
-        records = [await store.create(owner_id=f"o{i % 3}", type=JobType.LESSON_GENERATION,
-                                      input_data={"i": i}, max_attempts=3) for i in range(12)]  # fmt: skip
+        records = [
+            await store.create(
+                owner_id=f"o{i % 3}",
+                type=JobType.LESSON_GENERATION,
+                input_data={"i": i},
+                max_attempts=3,
+            )
+            for i in range(12)
+        ]
         cancelled = records[-1]
         assert await store.cancel(cancelled.id, owner_id=cancelled.owner_id) is not None
         starts = [writer.start(r.id, r.owner_id) for r in records]
         wrong_owner = writer.start(records[0].id, "intruder")
         done = await asyncio.gather(
-            *[writer.complete(r.id, r.owner_id, {"n": n, "deep": {"x": [n]}})
-              for n, r in enumerate(records)]
-        )  # fmt: skip
+            *[
+                writer.complete(r.id, r.owner_id, {"n": n, "deep": {"x": [n]}})
+                for n, r in enumerate(records)
+            ]
+        )
         assert [await s is not None for s in starts] == [True] * 11 + [False]
         assert await wrong_owner is None
         assert [d.result_data if d else None for d in done] == [
@@ -67,8 +76,9 @@ async def test_a_slow_job_is_started_then_completed_in_separate_writes(backend: 
     store = JobStore(db)
     writer = batched_writer(store)
     try:
-        record = await store.create(owner_id="a", type=JobType.MATERIAL_UPLOAD, input_data={},
-                                    max_attempts=3)  # fmt: skip
+        record = await store.create(
+            owner_id="a", type=JobType.MATERIAL_UPLOAD, input_data={}, max_attempts=3
+        )
         assert await writer.start(record.id, "a") is not None
         running = await store.get(record.id, owner_id="a")
         assert running is not None
@@ -92,8 +102,12 @@ async def test_a_completion_written_behind_frees_its_caller_and_keeps_its_times(
     db = backend.database()
     store = JobStore(db)
     writer = batched_writer(store, linger_s=0.2)  # one flush, long after the submits
-    records = [await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
-                                  input_data={}, max_attempts=3) for _ in range(3)]  # fmt: skip
+    records = [
+        await store.create(
+            owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3
+        )
+        for _ in range(3)
+    ]
     first, second, cancelled = records
     written: dict[uuid.UUID, Any] = {}
     try:
@@ -104,8 +118,9 @@ async def test_a_completion_written_behind_frees_its_caller_and_keeps_its_times(
         await asyncio.sleep(0.005)
         starts.append(writer.start(second.id, "a"))
         for n, record in enumerate(records):
-            writer.complete_behind(record.id, "a", {"n": n},
-                                   lambda row, key=record.id: written.update({key: row}))  # fmt: skip
+            writer.complete_behind(
+                record.id, "a", {"n": n}, lambda row, key=record.id: written.update({key: row})
+            )
         submitted = utcnow()
         stored = await store.get(first.id, owner_id="a")
         assert stored is not None
@@ -116,7 +131,9 @@ async def test_a_completion_written_behind_frees_its_caller_and_keeps_its_times(
         assert written[cancelled.id] is None
         rows = [written[first.id], written[second.id]]
         assert [(r.status, r.result_data, r.attempts) for r in rows] == [
-            ("completed", {"n": 0}, 1), ("completed", {"n": 1}, 1)]  # fmt: skip
+            ("completed", {"n": 0}, 1),
+            ("completed", {"n": 1}, 1),
+        ]
         for row in rows:
             assert await store.get(row.id, owner_id="a") == row
             assert before <= row.started_at <= row.completed_at <= submitted
@@ -150,8 +167,10 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
     db = backend.database()
     store = JobStore(db)
     writer = batched_writer(store)
-    backlog = [new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={},
-                       max_attempts=3) for _ in range(3000)]  # fmt: skip
+    backlog = [
+        new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
+        for _ in range(3000)
+    ]
     seen: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
@@ -169,7 +188,7 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
         assert all(await asyncio.gather(*starts))
         done = await asyncio.gather(
             writer.complete(first.id, "o", {"n": 1}), writer.complete(second.id, "o", {"n": 2})
-        )  # fmt: skip
+        )
         assert all(done)
         fused = writer.start(backlog[2].id, "o")
         assert await writer.complete(backlog[2].id, "o", {"n": 3}) is not None
@@ -183,9 +202,11 @@ async def test_batched_writes_find_their_rows_by_primary_key_behind_a_backlog(
             args = ([i for i, _ in keys], [o for _, o in keys])
             results = [json.dumps({"n": n}) for n in range(2)]
             times = [utcnow()] * 2
-            seen = [(PG_BATCH_SQL["start"], (*args, times)),
-                    (PG_BATCH_SQL["complete"], (*args, results, times)),
-                    (PG_BATCH_SQL["run"], (*args, results, times, times))]  # fmt: skip
+            seen = [
+                (PG_BATCH_SQL["start"], (*args, times)),
+                (PG_BATCH_SQL["complete"], (*args, results, times)),
+                (PG_BATCH_SQL["run"], (*args, results, times, times)),
+            ]
         assert len(seen) == 3  # start, complete, start+complete
         for n, (statement, params) in enumerate(seen):
             plan = await explain(db, statement, params)
@@ -216,10 +237,12 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
         return kept, alias
 
     monkeypatch.setattr(batched, "fuse", spy)
-    record = await store.create(owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={},
-                                max_attempts=3)  # fmt: skip
-    other = await store.create(owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={},
-                               max_attempts=3)  # fmt: skip
+    record = await store.create(
+        owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={}, max_attempts=3
+    )
+    other = await store.create(
+        owner_id="a", type=JobType.CHECK_IN_EVALUATION, input_data={}, max_attempts=3
+    )
     try:
         started = writer.start(record.id, "a")
         await writer.progress(record.id, "a", 30, "a third")
@@ -240,7 +263,10 @@ async def test_progress_between_a_start_and_an_end_in_one_flush_is_one_write(
         running = await store.get(other.id, owner_id="a")
         assert running is not None
         assert (running.status, running.progress, running.progress_message) == (
-            "processing", 50, "half")  # fmt: skip
+            "processing",
+            50,
+            "half",
+        )
     finally:
         await db.dispose()
 
@@ -251,11 +277,21 @@ async def test_batched_creates_store_every_field_as_given(backend: Backend) -> N
     writer = batched_writer(store, linger_s=0.01)
     when = utcnow().replace(microsecond=123456)
     records = [
-        new_job(owner_id="a", type=JobType.LESSON_GENERATION, max_attempts=3,
-                input_data={"nested": {"list": [1, "two", None]}, "é": "ü"}),
-        new_job(owner_id="b", type=JobType.MATERIAL_UPLOAD, input_data={}, max_attempts=1,
-                priority=5, run_at=when),
-    ]  # fmt: skip
+        new_job(
+            owner_id="a",
+            type=JobType.LESSON_GENERATION,
+            max_attempts=3,
+            input_data={"nested": {"list": [1, "two", None]}, "é": "ü"},
+        ),
+        new_job(
+            owner_id="b",
+            type=JobType.MATERIAL_UPLOAD,
+            input_data={},
+            max_attempts=1,
+            priority=5,
+            run_at=when,
+        ),
+    ]
     try:
         await asyncio.gather(*[writer.create(r) for r in records])
         for record in records:
@@ -272,10 +308,15 @@ LOST = DatabaseUnavailableError
 async def drop_idle_connections(db: Database) -> None:
     """PostgreSQL ends the other idle sessions of the database: the writer's among them."""
     async with db.transaction(None) as conn:
-        pids = (await conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND state = 'idle'"))).all()  # fmt: skip
+        pids = (
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND state = 'idle'"
+                )
+            )
+        ).all()
     assert pids, "the writer's connection should have been there to drop"
 
 
@@ -283,8 +324,10 @@ async def drop_idle_connections(db: Database) -> None:
 async def writes_lost_in_flight(db: Database) -> AsyncIterator[None]:
     """The writes sent in the block wait on a lock of the jobs table; PostgreSQL then ends
     the session they wait in: the flush fails in flight (and the lock goes)."""
-    waiting = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                   "AND wait_event_type = 'Lock'")  # fmt: skip
+    waiting = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    )
 
     async def waiter() -> Any:
         async with db.transaction(None) as conn:
@@ -307,8 +350,10 @@ async def test_a_lost_postgres_connection_fails_one_flush_and_the_next_reconnect
     db = backend.database()
     store = JobStore(db)
     writer = PostgresWriter(store, linger_s=0)
-    make = [new_job(owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
-            for _ in range(4)]  # fmt: skip
+    make = [
+        new_job(owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
+        for _ in range(4)
+    ]
     try:
         await writer.create(make[0])
         await drop_idle_connections(db)
@@ -339,8 +384,9 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
     db = backend.database()
     store = JobStore(db)
     writer = batched_writer(store, linger_s=0)
-    record = await store.create(owner_id="a", type=JobType.LESSON_GENERATION, input_data={},
-                                max_attempts=3)  # fmt: skip
+    record = await store.create(
+        owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3
+    )
     written: list[Any] = []
     try:
         assert await writer.start(record.id, "a") is not None
@@ -352,8 +398,9 @@ async def test_a_completion_written_behind_is_tried_again_when_its_write_fails(
         assert stored is not None
         assert stored.status == "completed"
 
-        other = await store.create(owner_id="a", type=JobType.LESSON_GENERATION,
-                                   input_data={}, max_attempts=3)  # fmt: skip
+        other = await store.create(
+            owner_id="a", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3
+        )
         async with writes_lost_in_flight(db):
             started = writer.start(other.id, "a")
         with pytest.raises(LOST):
@@ -390,19 +437,25 @@ async def test_batch_writes_go_by_primary_key_in_a_generic_plan_made_on_an_empty
     try:
         async with db.transaction(None) as conn:
             await conn.execute(text("ANALYZE jobs"))  # statistics of an empty table
-            backlog = [new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={},
-                               max_attempts=3) for _ in range(2000)]  # fmt: skip
+            backlog = [
+                new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=3)
+                for _ in range(2000)
+            ]
             await conn.execute(insert(jobs), [row_values(r) for r in backlog])
         ids, owners = [r.id for r in backlog[:4]], ["o"] * 4
         results = [json.dumps({"n": n}) for n in range(4)]
-        types = {"start": "uuid[], text[], timestamptz[]",
-                 "complete": "uuid[], text[], text[], timestamptz[]",
-                 "run": "uuid[], text[], text[], timestamptz[], timestamptz[]"}  # fmt: skip
+        types = {
+            "start": "uuid[], text[], timestamptz[]",
+            "complete": "uuid[], text[], text[], timestamptz[]",
+            "run": "uuid[], text[], text[], timestamptz[], timestamptz[]",
+        }
         writer = make_system_writer_engine(db.system_url)  # the writer's session settings
         times = [utcnow()] * 4
-        for kind, params in (("start", (ids, owners, times)),
-                             ("complete", (ids, owners, results, times)),
-                             ("run", (ids, owners, results, times, times))):  # fmt: skip
+        for kind, params in (
+            ("start", (ids, owners, times)),
+            ("complete", (ids, owners, results, times)),
+            ("run", (ids, owners, results, times, times)),
+        ):
             async with writer.connect() as conn:
                 await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
                 await conn.exec_driver_sql(f"PREPARE w({types[kind]}) AS {PG_BATCH_SQL[kind]}")

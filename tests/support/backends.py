@@ -56,12 +56,19 @@ class Backend:
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "database_url": self.database_url, "database_system_url": self.system_database_url,
+            "database_url": self.database_url,
+            "database_system_url": self.system_database_url,
             "redis_url": self.redis_url,
-            "redis_prefix": self.prefix, "data_dir": self.data_dir, "auth": "dev",
-            "processors": TEST_PROCESSORS, "backoff_ms": 50, "progress_interval_ms": 0,
-            "reconcile_min_age_s": 0, "reconcile_interval_s": 0.5, "shutdown_grace_s": 5,
-        }  # fmt: skip
+            "redis_prefix": self.prefix,
+            "data_dir": self.data_dir,
+            "auth": "dev",
+            "processors": TEST_PROCESSORS,
+            "backoff_ms": 50,
+            "progress_interval_ms": 0,
+            "reconcile_min_age_s": 0,
+            "reconcile_interval_s": 0.5,
+            "shutdown_grace_s": 5,
+        }
         values.update(overrides)
         return Settings(**values)
 
@@ -100,8 +107,12 @@ def pg_login_url(url: str, role: str, database: str) -> str:
 
 def _create_role(conn: Any, role: str) -> None:
     # A concurrent run may create it between a check and the CREATE: both errors mean "it is there".
-    conn.execute(text(f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS;"
-                      " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"))  # fmt: skip
+    conn.execute(
+        text(
+            f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS;"
+            " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+    )
 
 
 def pg_template(url: str) -> None:
@@ -117,8 +128,12 @@ def pg_template(url: str) -> None:
     owner_url = pg_login_url(url, PG_OWNER_ROLE, PG_TEMPLATE)
     engine = admin_engine(owner_url)
     with engine.connect() as conn:  # the README's grant, before the tables exist
-        conn.execute(text("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT,"
-                          f" UPDATE, DELETE ON TABLES TO {PG_APP_ROLE}"))  # fmt: skip
+        conn.execute(
+            text(
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT,"
+                f" UPDATE, DELETE ON TABLES TO {PG_APP_ROLE}"
+            )
+        )
     engine.dispose()
     upgrade(owner_url)
 

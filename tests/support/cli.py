@@ -10,8 +10,14 @@ CONFIG_ERROR_EXIT_CODE = 2
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ultudy", *args], env=env, text=True,
-                          capture_output=True, timeout=CLI_TIMEOUT_S, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "ultudy", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
 
 
 def assert_config_error(done: subprocess.CompletedProcess[str], says: str) -> None:

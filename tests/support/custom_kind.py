@@ -23,7 +23,9 @@ async def echo_upper(ctx: JobContext[Any], data: dict[str, Any]) -> dict[str, An
     return {"text": data["text"].upper(), "pid_attempt": ctx.attempt}
 
 
-KINDS = JobKinds([
-    *(JobKind(name=t, queue=t.queue_name, processor=scripted, concurrency=2) for t in JobType),
-    JobKind(name=ECHO_UPPER, queue=ECHO_UPPER_QUEUE, processor=echo_upper, concurrency=3),
-])  # fmt: skip
+KINDS = JobKinds(
+    [
+        *(JobKind(name=t, queue=t.queue_name, processor=scripted, concurrency=2) for t in JobType),
+        JobKind(name=ECHO_UPPER, queue=ECHO_UPPER_QUEUE, processor=echo_upper, concurrency=3),
+    ]
+)

@@ -18,8 +18,11 @@ async def keyed_effect(ctx: JobContext) -> str:
     """Write the job's document unless a run before this one did; returns the id of the
     one that stands."""
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
-        return str(await insert_document(conn, ctx.owner_id, _document(f"effect of {ctx.job_id}"),
-                                         [], job_id=ctx.job_id))  # fmt: skip
+        return str(
+            await insert_document(
+                conn, ctx.owner_id, _document(f"effect of {ctx.job_id}"), [], job_id=ctx.job_id
+            )
+        )
 
 
 async def held_write(ctx: JobContext, hold_s: float, note: str | None) -> None:
@@ -27,19 +30,27 @@ async def held_write(ctx: JobContext, hold_s: float, note: str | None) -> None:
     SQLite: the file's write lock held meanwhile), after a line in the file `note` saying
     so. A cancellation lands in the middle of a statement, as a real processor's would."""
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
-        doc_id = await insert_document(conn, ctx.owner_id, _document(f"held by {ctx.job_id}"),
-                                       [], job_id=ctx.job_id)  # fmt: skip
+        doc_id = await insert_document(
+            conn, ctx.owner_id, _document(f"held by {ctx.job_id}"), [], job_id=ctx.job_id
+        )
         if note is not None:
             with open(note, "a") as fh:
                 fh.write(f"{ctx.job_id} holding\n")
         deadline = time.monotonic() + hold_s
         mine = documents.c.id == doc_id
         while time.monotonic() < deadline:
-            await conn.execute(update(documents).where(mine)
-                               .values(page_count=documents.c.page_count + 1))  # fmt: skip
+            await conn.execute(
+                update(documents).where(mine).values(page_count=documents.c.page_count + 1)
+            )
             await conn.execute(select(documents.c.page_count).where(mine))
 
 
 def _document(title: str) -> dict[str, object]:
-    return {"title": title, "filename": "", "storage_key": "", "sha256": "", "page_count": 0,
-            "pages_without_text": []}  # fmt: skip
+    return {
+        "title": title,
+        "filename": "",
+        "storage_key": "",
+        "sha256": "",
+        "page_count": 0,
+        "pages_without_text": [],
+    }

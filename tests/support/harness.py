@@ -29,9 +29,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @asynccontextmanager
 async def api(
-    settings: Settings, registry: KindSource = REGISTRY, *,
-    base_url: str = "http://localhost", client_address: tuple[str, int] = ("127.0.0.1", 123),
-) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:  # fmt: skip
+    settings: Settings,
+    registry: KindSource = REGISTRY,
+    *,
+    base_url: str = "http://localhost",
+    client_address: tuple[str, int] = ("127.0.0.1", 123),
+) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
     """The API in-process. In dev auth the app answers only a loopback client that sends a
     loopback Host (api/middleware.py); the defaults are such a client."""
     app = create_app(settings, registry=registry)
@@ -74,9 +77,13 @@ async def eventually(
 
 
 async def wait_for_status(
-    client: httpx.AsyncClient, job_id: str, status: str | set[str], *, user: str,
+    client: httpx.AsyncClient,
+    job_id: str,
+    status: str | set[str],
+    *,
+    user: str,
     timeout: float = 15,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     wanted = {status} if isinstance(status, str) else status
 
     async def probe() -> dict[str, Any]:
@@ -94,9 +101,12 @@ def start_worker(
     """A real worker process (`python -m ultudy worker`)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        [sys.executable, "-m", "ultudy", "worker", *args], env=env, cwd=ROOT,
-        stdout=out, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [sys.executable, "-m", "ultudy", "worker", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> int:
@@ -125,9 +135,11 @@ def api_process(
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, *(arg.format(port=port) for arg in command)],
-        env={**env, "ULTUDY_PORT": str(port)}, cwd=ROOT, stdout=log.open("ab"),
+        env={**env, "ULTUDY_PORT": str(port)},
+        cwd=ROOT,
+        stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60  # a cold start imports the whole study stack

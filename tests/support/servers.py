@@ -42,8 +42,9 @@ def _port_open(port: int) -> bool:
 def pg_bin_dir() -> Path:
     """Debian's PostgreSQL server binaries (the newest installed major version)."""
     root = Path("/usr/lib/postgresql")
-    versions = sorted((p for p in root.glob("*/bin") if (p / "initdb").exists()),
-                      key=lambda p: int(p.parent.name))  # fmt: skip
+    versions = sorted(
+        (p for p in root.glob("*/bin") if (p / "initdb").exists()), key=lambda p: int(p.parent.name)
+    )
     if not versions:
         raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
     return versions[-1]
@@ -75,27 +76,53 @@ class PrivatePostgres:
             shutil.chown(self.root, PG_USER)
         self.root.chmod(0o700)
         subprocess.run(
-            _as_pg_user([str(pg_bin_dir() / "initdb"), "-D", str(self.data), "-U", PG_USER,
-                         "--auth=trust", "--no-sync", "-E", "UTF8"]),
-            check=True, capture_output=True,
-        )  # fmt: skip
+            _as_pg_user(
+                [
+                    str(pg_bin_dir() / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    PG_USER,
+                    "--auth=trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         return self
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
-            _as_pg_user([str(pg_bin_dir() / "pg_ctl"), "-D", str(self.data), "-o", options,
-                         "-l", str(self.root / "log"), "-w", "start"]),
-            check=True, capture_output=True,
-        )  # fmt: skip
+            _as_pg_user(
+                [
+                    str(pg_bin_dir() / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.root / "log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         _wait(lambda: _port_open(self.port), "private PostgreSQL")
 
     def stop(self) -> None:
         subprocess.run(
-            _as_pg_user([str(pg_bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast",
-                         "-w", "stop"]),
-            check=False, capture_output=True,
-        )  # fmt: skip
+            _as_pg_user(
+                [str(pg_bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+            ),
+            check=False,
+            capture_output=True,
+        )
 
     def destroy(self) -> None:
         self.stop()
@@ -117,11 +144,26 @@ class PrivateRedis:
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no", "--dir", str(self.root), "--maxmemory-policy", "noeviction",
-             "--logfile", str(self.root / "log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+                "--maxmemory-policy",
+                "noeviction",
+                "--logfile",
+                str(self.root / "log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _wait(lambda: _port_open(self.port), "private Redis")
 
     def stop(self) -> None:

@@ -27,6 +27,9 @@ def test_every_exception_of_the_package_is_an_ultudy_error() -> None:
         if issubclass(cls, BaseException) and cls.__module__.startswith("ultudy.")
     }
     assert len(defined) >= 15, defined  # the walk really found the package's exceptions
-    outside = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in defined
-                     if not issubclass(cls, UltudyError))  # fmt: skip
+    outside = sorted(
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in defined
+        if not issubclass(cls, UltudyError)
+    )
     assert outside == []

@@ -47,8 +47,10 @@ def test_every_operation_answers_a_2xx_with_a_schema(
         else:
             assert media_type == "application/json", (method, path)
             assert body["schema"].get("$ref", "").startswith("#/components/schemas/"), (
-                method, path, body,
-            )  # fmt: skip
+                method,
+                path,
+                body,
+            )
 
 
 def test_errors_are_documented_with_the_one_error_model(
@@ -74,8 +76,11 @@ def test_async_submits_document_429_and_uploads_413_and_415(
     operations: list[tuple[str, str, dict[str, Any]]],
 ) -> None:
     by_route = {(method, path): op["responses"] for method, path, op in operations}
-    for path in ("/upload/pdf-structured-async", "/lessons/generate-async",
-                 "/check-ins/submit-async"):  # fmt: skip
+    for path in (
+        "/upload/pdf-structured-async",
+        "/lessons/generate-async",
+        "/check-ins/submit-async",
+    ):
         assert "429" in by_route["POST", path], path
     for path in ("/upload/pdf-structured", "/upload/pdf-structured-async"):
         assert {"413", "415"} <= set(by_route["POST", path]), path

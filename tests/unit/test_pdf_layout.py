@@ -27,9 +27,19 @@ Spec = tuple[str, float, bool]  # text, font size, bold
 
 
 def line(text: str, *, size: float = BODY, bold: bool = False, **changes: Any) -> Line:
-    made = Line(page=0, index=0, text=text, size=size, bold=bold, mono=False,
-                chars=len(text.replace(" ", "")), cells=1, y=700.0, top_size=size,
-                top_text=text)  # fmt: skip
+    made = Line(
+        page=0,
+        index=0,
+        text=text,
+        size=size,
+        bold=bold,
+        mono=False,
+        chars=len(text.replace(" ", "")),
+        cells=1,
+        y=700.0,
+        top_size=size,
+        top_text=text,
+    )
     return replace(made, **changes)
 
 
@@ -38,14 +48,20 @@ def page(number: int, specs: list[Spec]) -> Page:
         line(text, size=size, bold=bold, page=number, index=index, y=800.0 - 14 * index)
         for index, (text, size, bold) in enumerate(specs)
     ]
-    return Page(lines=[font.text for font in fonts], fonts=fonts, objects=1,
-                chars=sum(font.chars for font in fonts))  # fmt: skip
+    return Page(
+        lines=[font.text for font in fonts],
+        fonts=fonts,
+        objects=1,
+        chars=sum(font.chars for font in fonts),
+    )
 
 
 def prose(count: int) -> list[Spec]:
     """Lines of body text, each different (alike lines atop pages would be running headers)."""
-    return [(f"Data can be read from source {_name(next(_LINES))} with its own rules.", BODY, False)
-            for _ in range(count)]  # fmt: skip
+    return [
+        (f"Data can be read from source {_name(next(_LINES))} with its own rules.", BODY, False)
+        for _ in range(count)
+    ]
 
 
 def _name(number: int) -> str:
@@ -95,10 +111,19 @@ def test_sentences_captions_contents_code_and_table_rows_are_not_headings(
 def test_levels_come_from_the_numbering_and_unnumbered_headings_rank_by_size() -> None:
     intro = prose(5)
     pages = [
-        page(0, [("1 Introduction", 14, True), *intro, ("Reading files", BODY, True),
-                 *prose(4), ("1.1 Scope", 12, True), *prose(4)]),
+        page(
+            0,
+            [
+                ("1 Introduction", 14, True),
+                *intro,
+                ("Reading files", BODY, True),
+                *prose(4),
+                ("1.1 Scope", 12, True),
+                *prose(4),
+            ],
+        ),
         page(1, [("2 Spreadsheets", 14, True), *prose(8)]),
-    ]  # fmt: skip
+    ]
 
     _, sections = layout(pages, [], {})
 
@@ -113,10 +138,9 @@ def test_levels_come_from_the_numbering_and_unnumbered_headings_rank_by_size() -
 
 def test_a_numbered_line_smaller_than_its_depths_headings_is_a_list_item() -> None:
     pages = [
-        page(0, [("1 Introduction", 14, True), *prose(4), ("1. Precision", BODY, True),
-                 *prose(4)]),
+        page(0, [("1 Introduction", 14, True), *prose(4), ("1. Precision", BODY, True), *prose(4)]),
         page(1, [("2 Method", 14, True), *prose(6)]),
-    ]  # fmt: skip
+    ]
 
     _, sections = layout(pages, [], {})
 
@@ -129,10 +153,17 @@ def test_a_numbered_line_smaller_than_its_depths_headings_is_a_list_item() -> No
 
 def test_running_headers_and_page_numbers_are_dropped() -> None:
     pages = [
-        page(n, [(HEADER, 9, False), *([("2 Spreadsheets", 14, True)] if n == 1 else []),
-                 *prose(6), (str(n + 1), 9, False)])
+        page(
+            n,
+            [
+                (HEADER, 9, False),
+                *([("2 Spreadsheets", 14, True)] if n == 1 else []),
+                *prose(6),
+                (str(n + 1), 9, False),
+            ],
+        )
         for n in range(4)
-    ]  # fmt: skip
+    ]
 
     running = running_lines(pages)
     _, sections = layout(pages, [], {})
@@ -214,10 +245,11 @@ def test_metadata_title_only_when_it_names_the_work(
 
 def test_the_first_pages_large_lines_are_the_title_not_a_section() -> None:
     pages = [
-        page(0, [("Importing Data", 20, False), *prose(4), ("1 Introduction", 14, True),
-                 *prose(4)]),
+        page(
+            0, [("Importing Data", 20, False), *prose(4), ("1 Introduction", 14, True), *prose(4)]
+        ),
         page(1, [("2 Method", 14, True), *prose(6)]),
-    ]  # fmt: skip
+    ]
 
     title, sections = layout(pages, [], {})
 

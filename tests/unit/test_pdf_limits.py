@@ -96,8 +96,10 @@ def test_a_reading_past_the_time_limit_is_killed(tmp_path: Path) -> None:
 
 
 def test_the_time_limit_is_one_budget_for_all_of_a_readers_calls(tmp_path: Path) -> None:
-    reader = IsolatedPdfReader(write(tmp_path, "slow.pdf", shared_stream(2000)),
-                               PdfLimits(max_chars=10**9, time_limit_s=1.0))  # fmt: skip
+    reader = IsolatedPdfReader(
+        write(tmp_path, "slow.pdf", shared_stream(2000)),
+        PdfLimits(max_chars=10**9, time_limit_s=1.0),
+    )
     with pytest.raises(PdfLimitError, match="took longer than 1 s"):
         reader.extract()
     started = time.monotonic()

@@ -63,23 +63,40 @@ def test_progress_between_a_start_and_its_completion_is_superseded() -> None:
 
 def test_only_a_start_then_progress_then_completion_of_one_job_is_fused() -> None:
     ops = [
-        start(A), progress(A, 50),  # no end in this flush: both written
-        start(B), op("transition", B, (JobStatus.FAILED, {})),  # not a completion
+        start(A),
+        progress(A, 50),  # no end in this flush: both written
+        start(B),
+        op("transition", B, (JobStatus.FAILED, {})),  # not a completion
         complete(C, {"n": 1}),  # its start went in an earlier flush
-        op("create", A, new_job(owner_id="o", type=JobType.LESSON_GENERATION,
-                                input_data={}, max_attempts=1)),
-    ]  # fmt: skip
+        op(
+            "create",
+            A,
+            new_job(owner_id="o", type=JobType.LESSON_GENERATION, input_data={}, max_attempts=1),
+        ),
+    ]
     kept, alias = fuse(ops)
-    assert shape(kept) == [(0, "start", A), (1, "progress", A), (2, "start", B),
-                           (3, "transition", B), (4, "complete", C), (5, "create", A)]  # fmt: skip
+    assert shape(kept) == [
+        (0, "start", A),
+        (1, "progress", A),
+        (2, "start", B),
+        (3, "transition", B),
+        (4, "complete", C),
+        (5, "create", A),
+    ]
     assert alias == {}
 
 
 def test_ops_keep_their_order_per_job_and_across_jobs() -> None:
     """Interleaved jobs: fused writes take the place of the completion; the rest stays in
     submission order. One job of two owners is two jobs."""
-    ops = [start(A), start(B), progress(B, 10), complete(A, {"a": 1}),
-           op("start", A, at(0), owner_id="other"), complete(B, {"b": 1})]  # fmt: skip
+    ops = [
+        start(A),
+        start(B),
+        progress(B, 10),
+        complete(A, {"a": 1}),
+        op("start", A, at(0), owner_id="other"),
+        complete(B, {"b": 1}),
+    ]
     kept, alias = fuse(ops)
     assert shape(kept) == [(3, "run", A), (4, "start", A), (5, "run", B)]
     assert kept[1][1].owner_id == "other"
@@ -87,8 +104,14 @@ def test_ops_keep_their_order_per_job_and_across_jobs() -> None:
 
 
 def test_consecutive_ops_of_one_kind_share_one_statement() -> None:
-    ops = [start(A), start(B), complete(C, {"c": 1}), complete(D, {"d": 1}),
-           progress(A, 40), progress(A, 50)]  # fmt: skip
+    ops = [
+        start(A),
+        start(B),
+        complete(C, {"c": 1}),
+        complete(D, {"d": 1}),
+        progress(A, 40),
+        progress(A, 50),
+    ]
     steps = plan(fuse(ops)[0])
     assert [step.index for step in steps] == [[0, 1], [2, 3], [4], [5]]  # progress: one each
     assert steps[0].params["keys"] == [(A, "o"), (B, "o")]
@@ -103,8 +126,10 @@ def test_a_run_and_a_plain_completion_are_different_statements() -> None:
 
 
 def test_a_batch_of_creates_is_one_insert_of_every_row() -> None:
-    records = [new_job(owner_id=o, type=JobType.MATERIAL_UPLOAD, input_data={"o": o},
-                       max_attempts=2) for o in "xy"]  # fmt: skip
+    records = [
+        new_job(owner_id=o, type=JobType.MATERIAL_UPLOAD, input_data={"o": o}, max_attempts=2)
+        for o in "xy"
+    ]
     steps = plan(fuse([op("create", r.id, r, owner_id=r.owner_id) for r in records])[0])
     assert len(steps) == 1
     assert steps[0].params == [row_values(r) for r in records]
@@ -113,8 +138,7 @@ def test_a_batch_of_creates_is_one_insert_of_every_row() -> None:
 
 def test_a_row_updated_once_goes_to_the_first_request_for_it() -> None:
     rows: dict[JobKey, Any] = {(A, "o"): "row-a", (B, "o"): "row-b"}
-    assert claim(rows, [(A, "o"), (C, "o"), (A, "o"), (B, "o")]) == [
-        "row-a", None, None, "row-b"]  # fmt: skip
+    assert claim(rows, [(A, "o"), (C, "o"), (A, "o"), (B, "o")]) == ["row-a", None, None, "row-b"]
 
 
 def test_ops_and_steps_are_frozen() -> None:
@@ -132,8 +156,9 @@ async def test_an_awaited_write_takes_only_its_own_jobs_queued_writes() -> None:
         flushed.append(shape(fuse(ops)[0]))
         return [None] * len(ops)
 
-    group: GroupCommit[Op, Any] = GroupCommit(flush, name="test", linger_s=1.0,
-                                              urgent_linger_s=0.0, key=lambda o: o.key)  # fmt: skip
+    group: GroupCommit[Op, Any] = GroupCommit(
+        flush, name="test", linger_s=1.0, urgent_linger_s=0.0, key=lambda o: o.key
+    )
     lingering = [group.submit_nowait(o) for o in (start(A), start(B), progress(A, 50))]
     lingering.append(group.submit_nowait(progress(B, 20)))
     await group.submit(complete(A, {"ok": 1}))

@@ -53,8 +53,11 @@ def test_dev_identity_comes_from_the_header() -> None:
 
 def test_tokens_are_signed_and_carry_admin() -> None:
     settings = Settings(auth="token", secret_key="k" * 32)
-    admin = identify(settings, user_header=None,
-                     authorization=f"Bearer {create_token(settings, 'ops', admin=True)}")  # fmt: skip
+    admin = identify(
+        settings,
+        user_header=None,
+        authorization=f"Bearer {create_token(settings, 'ops', admin=True)}",
+    )
     assert (admin.user_id, admin.is_admin) == ("ops", True)
     token = create_token(settings, "alice")
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
@@ -67,8 +70,9 @@ def test_tokens_are_signed_and_carry_admin() -> None:
 def test_expiry_is_fixed_when_the_token_is_made() -> None:
     """Raising the TTL later revives nothing: the token carries its own `exp`."""
     made_at = time.time() - 120
-    token = create_token(Settings(auth="token", secret_key=SECRET, token_ttl_s=60), "alice",
-                         now=made_at)  # fmt: skip
+    token = create_token(
+        Settings(auth="token", secret_key=SECRET, token_ttl_s=60), "alice", now=made_at
+    )
     raised = Settings(auth="token", secret_key=SECRET, token_ttl_s=10**8)
     with pytest.raises(AuthError, match="expired"):
         identify(raised, user_header=None, authorization=f"Bearer {token}")

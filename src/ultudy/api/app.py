@@ -51,8 +51,9 @@ ERROR_STATUS: tuple[tuple[type[UltudyError], int], ...] = (
 
 async def build_state(settings: Settings, kinds: KindSource | None = None) -> AppState:
     container = await build(settings, role="api", kinds=kinds)
-    hub = EventHub(container.redis_url, container.events,
-                   max_per_owner=settings.max_streams_per_user)  # fmt: skip
+    hub = EventHub(
+        container.redis_url, container.events, max_per_owner=settings.max_streams_per_user
+    )
     return AppState(container, hub)
 
 
@@ -104,8 +105,15 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
     # events first: `/jobs/events` must win over `/jobs/{job_id}`.
     app.include_router(events.router)
     app.include_router(jobs_routes.router)
-    for router in (uploads.router, documents.router, lessons.router, check_ins.router,
-                   mastery.router, session.router, metrics.router):  # fmt: skip
+    for router in (
+        uploads.router,
+        documents.router,
+        lessons.router,
+        check_ins.router,
+        mastery.router,
+        session.router,
+        metrics.router,
+    ):
         app.include_router(router)
     app.include_router(admin.router)
     app.include_router(pages.router)

@@ -90,18 +90,24 @@ def validate_user_id(user_id: str) -> str:
 
 
 def create_token(
-    settings: Settings, user_id: str, *, admin: bool = False, expires_at: int | None = None,
-    parent: str | None = None, now: float | None = None,
-) -> str:  # fmt: skip
+    settings: Settings,
+    user_id: str,
+    *,
+    admin: bool = False,
+    expires_at: int | None = None,
+    parent: str | None = None,
+    now: float | None = None,
+) -> str:
     """A signed token valid until `expires_at` (default: now + ULTUDY_TOKEN_TTL_S)."""
     if not settings.secret_key:
         raise AuthError("set ULTUDY_SECRET_KEY to create tokens")
     issued = time.time() if now is None else now
     claims: dict[str, Any] = {
-        "sub": validate_user_id(user_id), "admin": admin,
+        "sub": validate_user_id(user_id),
+        "admin": admin,
         "exp": int(issued + settings.token_ttl_s) if expires_at is None else expires_at,
         "jti": secrets.token_urlsafe(12),
-    }  # fmt: skip
+    }
     if parent:
         claims["parent"] = parent
     return _serializer(settings).dumps(claims)
@@ -112,9 +118,12 @@ def session_token(settings: Settings, signed_in_with: Claims, *, now: float | No
     in), expiring with the token it came from or after the TTL, whichever is first."""
     issued = time.time() if now is None else now
     return create_token(
-        settings, signed_in_with.sub, admin=signed_in_with.admin, parent=signed_in_with.jti,
+        settings,
+        signed_in_with.sub,
+        admin=signed_in_with.admin,
+        parent=signed_in_with.jti,
         expires_at=min(signed_in_with.exp, int(issued + settings.token_ttl_s)),
-    )  # fmt: skip
+    )
 
 
 def verify_token(settings: Settings, token: str, *, now: float | None = None) -> Claims:
@@ -124,17 +133,25 @@ def verify_token(settings: Settings, token: str, *, now: float | None = None) ->
         raise AuthError("the token is not valid") from exc
     if not isinstance(raw, dict) or "exp" not in raw or "jti" not in raw:
         raise AuthError(NO_EXPIRY)
-    claims = Claims(sub=str(raw["sub"]), admin=bool(raw.get("admin")), exp=int(raw["exp"]),
-                    jti=str(raw["jti"]), parent=raw.get("parent"))  # fmt: skip
+    claims = Claims(
+        sub=str(raw["sub"]),
+        admin=bool(raw.get("admin")),
+        exp=int(raw["exp"]),
+        jti=str(raw["jti"]),
+        parent=raw.get("parent"),
+    )
     if claims.exp <= (time.time() if now is None else now):
         raise AuthError("the token has expired; create a new one")
     return claims
 
 
 def identify(
-    settings: Settings, *, user_header: str | None, authorization: str | None,
+    settings: Settings,
+    *,
+    user_header: str | None,
+    authorization: str | None,
     now: float | None = None,
-) -> Identity:  # fmt: skip
+) -> Identity:
     """The caller, or AuthError with the reason (the API answers 401). Revocation is
     checked by the caller of this function (it needs Redis)."""
     if settings.auth is AuthMode.DEV:

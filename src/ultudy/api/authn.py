@@ -31,10 +31,14 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # themselves) and the API docs. Everything else, unknown paths included, needs one.
 PUBLIC_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = (
     (frozenset({"POST", "DELETE"}), re.compile(r"/session")),
-    (frozenset({"GET", "HEAD"}), re.compile(
-        r"/|/signin|/jobs-view|/admin|/(documents|lessons)/[^/]+/view"
-        r"|/docs|/docs/oauth2-redirect|/redoc|/openapi\.json")),
-)  # fmt: skip
+    (
+        frozenset({"GET", "HEAD"}),
+        re.compile(
+            r"/|/signin|/jobs-view|/admin|/(documents|lessons)/[^/]+/view"
+            r"|/docs|/docs/oauth2-redirect|/redoc|/openapi\.json"
+        ),
+    ),
+)
 
 
 def is_public(method: str, path: str) -> bool:
@@ -85,9 +89,13 @@ def identity_in(scope: Scope) -> Identity | None:
 
 
 async def refuse(
-    scope: Scope, receive: Receive, send: Send, status_code: int, detail: str,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status_code: int,
+    detail: str,
     headers: dict[str, str] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """A JSON refusal; for a WebSocket, of the handshake (a close where the server cannot
     send an HTTP response, which clients see as 403)."""
     response = JSONResponse({"detail": detail}, status_code, headers=headers)

@@ -65,12 +65,26 @@ class Scheduling:
 
 
 def get_scheduling(
-    priority: Annotated[int, Query(ge=0, le=10, description=(
-        "0 (default) runs first; 1-10 mark background work, taken only when no "
-        "default-priority job waits, 1 before 10"))] = 0,
-    delay_s: Annotated[float, Query(ge=0, le=MAX_DELAY_S, description=(
-        "run no earlier than this many seconds from now (at most 7 days)"))] = 0,
-) -> Scheduling:  # fmt: skip
+    priority: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=10,
+            description=(
+                "0 (default) runs first; 1-10 mark background work, taken only when no "
+                "default-priority job waits, 1 before 10"
+            ),
+        ),
+    ] = 0,
+    delay_s: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_DELAY_S,
+            description=("run no earlier than this many seconds from now (at most 7 days)"),
+        ),
+    ] = 0,
+) -> Scheduling:
     return Scheduling(priority=priority, delay_s=delay_s)
 
 
@@ -78,9 +92,12 @@ Schedule = Annotated[Scheduling, Depends(get_scheduling)]
 
 
 async def accept(
-    state: AppState, caller: Identity, job_type: str, job_input: dict[str, Any],
+    state: AppState,
+    caller: Identity,
+    job_type: str,
+    job_input: dict[str, Any],
     schedule: Scheduling,
-) -> JobAccepted:  # fmt: skip
+) -> JobAccepted:
     """The async endpoints' answer: the job is recorded and queued; here is its id."""
     record = await state.jobs.submit(
         caller.user_id, job_type, job_input, priority=schedule.priority, delay_s=schedule.delay_s

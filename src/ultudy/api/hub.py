@@ -118,10 +118,14 @@ class EventHub:
         # Subscribing reads the stream (its newest id, the first replay page). On a pool of
         # its own, a burst of a thousand reconnecting browsers waits for a few connections
         # instead of opening a hundred that the shared pool then keeps for good.
-        self._reads = Redis.from_pool(BlockingConnectionPool.from_url(
-            redis_url, decode_responses=True, max_connections=READ_CONNECTIONS,
-            timeout=READ_POOL_WAIT_S,
-        ))  # fmt: skip
+        self._reads = Redis.from_pool(
+            BlockingConnectionPool.from_url(
+                redis_url,
+                decode_responses=True,
+                max_connections=READ_CONNECTIONS,
+                timeout=READ_POOL_WAIT_S,
+            )
+        )
         # Per owner, its subscriptions oldest first (a dict keeps insertion order).
         self._subs: dict[str, dict[Subscription, None]] = {}
         self._cursors: dict[str, str] = {}
@@ -141,8 +145,13 @@ class EventHub:
             if owner_id not in self._cursors:  # no await from here to `_add`
                 self._cursors[owner_id] = newest
                 self._new_owner.set()  # the blocked read must start watching this stream
-        sub = Subscription(owner_id=owner_id, log=self.log, redis=self._reads,
-                           after=last_event_id or None, upto=self._cursors[owner_id])  # fmt: skip
+        sub = Subscription(
+            owner_id=owner_id,
+            log=self.log,
+            redis=self._reads,
+            after=last_event_id or None,
+            upto=self._cursors[owner_id],
+        )
         self._add(sub)
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="event-hub")
@@ -160,8 +169,11 @@ class EventHub:
         subs[sub] = None
         while len(subs) > self.max_per_owner:
             oldest = next(iter(subs))
-            logger.info("%s opened more than %d streams; closing its oldest",
-                        sub.owner_id, self.max_per_owner)  # fmt: skip
+            logger.info(
+                "%s opened more than %d streams; closing its oldest",
+                sub.owner_id,
+                self.max_per_owner,
+            )
             self.unsubscribe(oldest)
             oldest.end(replaced=True)
 

@@ -32,17 +32,30 @@ async def _keep(_state: AppState, _job_input: dict[str, Any]) -> None:
 
 
 def add_job_routes(
-    router: APIRouter, path: str, *, job_type: JobType, parse: Callable[..., Any],
-    prepare: Prepare, result_model: type[BaseModel], summaries: tuple[str, str],
-    name: str, discard: Discard = _keep, responses: tuple[int, ...] = (),
-) -> None:  # fmt: skip
+    router: APIRouter,
+    path: str,
+    *,
+    job_type: JobType,
+    parse: Callable[..., Any],
+    prepare: Prepare,
+    result_model: type[BaseModel],
+    summaries: tuple[str, str],
+    name: str,
+    discard: Discard = _keep,
+    responses: tuple[int, ...] = (),
+) -> None:
     """Register both twins on `router`; `summaries` is (async, sync), `responses` the
     error statuses `prepare` can answer besides the usual ones (api/openapi.py)."""
     Parsed = Annotated[Any, Depends(parse)]
 
-    @router.post(f"{path}-async", status_code=status.HTTP_202_ACCEPTED, name=f"{name}_async",
-                 response_model=JobAccepted, summary=summaries[0],
-                 responses=errors(429, *responses))  # fmt: skip
+    @router.post(
+        f"{path}-async",
+        status_code=status.HTTP_202_ACCEPTED,
+        name=f"{name}_async",
+        response_model=JobAccepted,
+        summary=summaries[0],
+        responses=errors(429, *responses),
+    )
     async def submit_async(
         request: Parsed, state: State, caller: Caller, schedule: Schedule
     ) -> JobAccepted:
@@ -54,9 +67,14 @@ def add_job_routes(
             raise
 
     # 409: the job was cancelled (POST /jobs/{id}/cancel) while it ran.
-    @router.post(path, name=f"{name}_sync", response_model=result_model,
-                 response_model_exclude_unset=True, summary=summaries[1],
-                 responses=errors(409, *responses))  # fmt: skip
+    @router.post(
+        path,
+        name=f"{name}_sync",
+        response_model=result_model,
+        response_model_exclude_unset=True,
+        summary=summaries[1],
+        responses=errors(409, *responses),
+    )
     async def submit_sync(request: Parsed, state: State, caller: Caller) -> dict[str, Any]:
         job_input = await prepare(state, caller.user_id, request)
         return await run_now(state, caller, job_type, job_input)

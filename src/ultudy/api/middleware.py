@@ -139,8 +139,9 @@ class _CappedExchange:
 
 
 def body_caps(settings: Settings) -> Callable[[str], BodyCap]:
-    upload = BodyCap(max_bytes=uploads.request_limit_bytes(settings),
-                     detail=uploads.too_large_detail(settings))  # fmt: skip
+    upload = BodyCap(
+        max_bytes=uploads.request_limit_bytes(settings), detail=uploads.too_large_detail(settings)
+    )
     other = BodyCap(
         max_bytes=settings.max_json_kb * KB,
         detail=f"The request body is larger than the {settings.max_json_kb} KB limit.",
@@ -181,12 +182,16 @@ def loopback_refusal(scope: Scope) -> str | None:
     """Why a dev-mode request is refused, or None when it comes from this machine."""
     client = scope.get("client")
     if not client or not is_loopback_address(str(client[0])):
-        return ("Dev auth mode (ULTUDY_AUTH=dev) serves only this machine's loopback "
-                "clients; use ULTUDY_AUTH=token to serve a network.")  # fmt: skip
+        return (
+            "Dev auth mode (ULTUDY_AUTH=dev) serves only this machine's loopback "
+            "clients; use ULTUDY_AUTH=token to serve a network."
+        )
     if not is_loopback_host(_header(scope, b"host") or ""):
-        return ("Dev auth mode (ULTUDY_AUTH=dev) answers only requests addressed to "
-                "localhost, 127.0.0.1 or [::1] (the Host header); open it by one of those "
-                "names.")  # fmt: skip
+        return (
+            "Dev auth mode (ULTUDY_AUTH=dev) answers only requests addressed to "
+            "localhost, 127.0.0.1 or [::1] (the Host header); open it by one of those "
+            "names."
+        )
     return None
 
 
@@ -208,8 +213,13 @@ async def _refuse_websocket(scope: Scope, receive: Receive, send: Send, detail: 
     await receive()  # websocket.connect
     if "websocket.http.response" in scope.get("extensions", {}):
         body = json.dumps({"detail": detail}).encode()
-        await send({"type": "websocket.http.response.start", "status": 403,
-                    "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "websocket.http.response.body", "body": body})
     else:
         await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})

@@ -20,8 +20,10 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
 RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_S)}
 BROKER_UNAVAILABLE = "The job broker is unavailable; try again shortly."
-BROKER_ERRORS: tuple[type[Exception], ...] = (redis_errors.ConnectionError,
-                                              redis_errors.TimeoutError)  # fmt: skip
+BROKER_ERRORS: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+)
 
 
 def unavailable(detail: str) -> JSONResponse:

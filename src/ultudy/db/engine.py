@@ -44,10 +44,11 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
 
 def make_sync_sqlite_engine(url: str, *, busy_timeout_ms: int) -> Engine:
     """A plain pysqlite engine on the same file (see `jobs.writer` for why)."""
-    engine = create_engine(url.replace("sqlite+aiosqlite://", "sqlite://", 1),
-                           connect_args={"timeout": busy_timeout_ms / 1000,
-                                         "check_same_thread": False},
-                           pool_reset_on_return=None)  # fmt: skip
+    engine = create_engine(
+        url.replace("sqlite+aiosqlite://", "sqlite://", 1),
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        pool_reset_on_return=None,
+    )
 
     def pragmas(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         _sqlite_pragmas(dbapi_conn, record)
@@ -71,9 +72,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         roll_back_on_cancel(engine)
         return engine
     options: dict[str, Any] = {
-        "pool_size": 10, "max_overflow": 20, "pool_pre_ping": True,
-        "pool_timeout": PG_POOL_TIMEOUT_S, "connect_args": {"timeout": PG_CONNECT_TIMEOUT_S},
-    }  # fmt: skip
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_pre_ping": True,
+        "pool_timeout": PG_POOL_TIMEOUT_S,
+        "connect_args": {"timeout": PG_CONNECT_TIMEOUT_S},
+    }
     return create_async_engine(url, **{**options, **kwargs})
 
 
@@ -81,9 +85,15 @@ def make_system_writer_engine(url: str) -> AsyncEngine:
     """PostgreSQL: one connection, of the system login, for a process's group-committed row
     writes. It autocommits, so a flush that is one statement is one round trip; a flush of
     several opens a transaction."""
-    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None,
-                                 isolation_level="AUTOCOMMIT", pool_timeout=PG_POOL_TIMEOUT_S,
-                                 connect_args={"timeout": PG_CONNECT_TIMEOUT_S})  # fmt: skip
+    engine = create_async_engine(
+        url,
+        pool_size=1,
+        max_overflow=0,
+        pool_reset_on_return=None,
+        isolation_level="AUTOCOMMIT",
+        pool_timeout=PG_POOL_TIMEOUT_S,
+        connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+    )
 
     def session_settings(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Its statements all find rows by primary key. A seq scan is never right for them,
@@ -110,9 +120,10 @@ class Database:
         self.system_engine = (
             self.engine
             if self.system_url == url
-            else make_engine(self.system_url, pool_size=SYSTEM_POOL_SIZE,
-                             max_overflow=SYSTEM_POOL_OVERFLOW)
-        )  # fmt: skip
+            else make_engine(
+                self.system_url, pool_size=SYSTEM_POOL_SIZE, max_overflow=SYSTEM_POOL_OVERFLOW
+            )
+        )
         self.is_postgres = self.engine.dialect.name == "postgresql"
 
     @asynccontextmanager

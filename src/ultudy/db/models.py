@@ -19,16 +19,22 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     text,
-)  # fmt: skip
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ultudy.db.types import UTCDateTime, utcnow
 
 # Tables holding one owner's data; on PostgreSQL each has a FORCE row-level security policy.
 OWNER_SCOPED_TABLES = (
-    "jobs", "documents", "sections", "lessons", "concepts", "questions", "concept_mastery",
+    "jobs",
+    "documents",
+    "sections",
+    "lessons",
+    "concepts",
+    "questions",
+    "concept_mastery",
     "check_ins",
-)  # fmt: skip
+)
 
 
 class Base(DeclarativeBase):
@@ -41,9 +47,13 @@ class Job(Base):
         Index("ix_jobs_owner_created", "owner_id", "created_at"),
         Index("ix_jobs_status_updated", "status", "updated_at"),
         # Only pending rows: the per-user cap counts them on every submit.
-        Index("ix_jobs_owner_pending", "owner_id", postgresql_where=text("status = 'pending'"),
-              sqlite_where=text("status = 'pending'")),
-    )  # fmt: skip
+        Index(
+            "ix_jobs_owner_pending",
+            "owner_id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     owner_id: Mapped[str] = mapped_column(String(200))

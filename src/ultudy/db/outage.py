@@ -25,9 +25,13 @@ _CHAIN_DEPTH = 8
 # What a lost database raises on its way up: SQLAlchemy's wrappers, asyncpg's own errors
 # (the group-committed writer talks to the driver), the socket's (asyncpg's connect).
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
-    sa.DBAPIError, sa.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
-    ConnectionError, TimeoutError,
-)  # fmt: skip
+    sa.DBAPIError,
+    sa.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 class DatabaseUnavailableError(TransientError):

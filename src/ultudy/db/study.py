@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ultudy.db.effects import insert_once, row_for_job
 from ultudy.db.models import (
-    check_ins,
     concept_mastery,
     concepts,
     documents,
@@ -42,23 +41,40 @@ class LessonRows:
 
 
 async def insert_document(
-    conn: AsyncConnection, owner_id: str, document: dict[str, Any],
-    rows: Sequence[dict[str, Any]], *, job_id: uuid.UUID | None = None,
-) -> uuid.UUID:  # fmt: skip
+    conn: AsyncConnection,
+    owner_id: str,
+    document: dict[str, Any],
+    rows: Sequence[dict[str, Any]],
+    *,
+    job_id: uuid.UUID | None = None,
+) -> uuid.UUID:
     """The new document's id; if `job_id` already wrote one, that one's (nothing added)."""
     doc_id = uuid.uuid4()
-    values = {"id": doc_id, "owner_id": owner_id, "created_at": utcnow(), "job_id": job_id,
-              **document}  # fmt: skip
+    values = {
+        "id": doc_id,
+        "owner_id": owner_id,
+        "created_at": utcnow(),
+        "job_id": job_id,
+        **document,
+    }
     if not await insert_once(conn, documents, values):
         # Only the job id can collide (the id is new): the job's first run wrote it.
         existing: uuid.UUID = (await row_for_job(conn, documents, owner_id, job_id)).id
         return existing
     if rows:
-        await conn.execute(insert(sections), [
-            {"id": row.get("id", uuid.uuid4()), "document_id": doc_id, "owner_id": owner_id,
-             "position": i, **{k: v for k, v in row.items() if k != "id"}}
-            for i, row in enumerate(rows)
-        ])  # fmt: skip
+        await conn.execute(
+            insert(sections),
+            [
+                {
+                    "id": row.get("id", uuid.uuid4()),
+                    "document_id": doc_id,
+                    "owner_id": owner_id,
+                    "position": i,
+                    **{k: v for k, v in row.items() if k != "id"},
+                }
+                for i, row in enumerate(rows)
+            ],
+        )
     return doc_id
 
 
@@ -151,27 +167,48 @@ async def insert_lesson(
     """The new lesson's id; if one for this section, content and engine was written
     meanwhile (a concurrent generation), that one's, and nothing is added."""
     lesson_id = uuid.uuid4()
-    values = {"id": lesson_id, "owner_id": owner_id, "created_at": utcnow(), "job_id": job_id,
-              **lesson}  # fmt: skip
+    values = {
+        "id": lesson_id,
+        "owner_id": owner_id,
+        "created_at": utcnow(),
+        "job_id": job_id,
+        **lesson,
+    }
     if not await insert_once(conn, lessons, values):
-        existing = await find_lesson(conn, owner_id, lesson["section_id"], lesson["content_hash"],
-                                     lesson["engine"])  # fmt: skip
+        existing = await find_lesson(
+            conn, owner_id, lesson["section_id"], lesson["content_hash"], lesson["engine"]
+        )
         assert existing is not None, "a lesson insert ignored, yet no lesson with its key"
         return existing
-    await conn.execute(insert(concepts), [
-        {**c, "lesson_id": lesson_id, "owner_id": owner_id, "position": i}
-        for i, c in enumerate(concept_rows)
-    ])  # fmt: skip
+    await conn.execute(
+        insert(concepts),
+        [
+            {**c, "lesson_id": lesson_id, "owner_id": owner_id, "position": i}
+            for i, c in enumerate(concept_rows)
+        ],
+    )
     if question_rows:
-        await conn.execute(insert(questions), [
-            {**q, "lesson_id": lesson_id, "owner_id": owner_id, "position": i}
-            for i, q in enumerate(question_rows)
-        ])  # fmt: skip
-    await conn.execute(insert(concept_mastery), [
-        {"owner_id": owner_id, "concept_id": c["id"], "p_known": p_init, "attempts": 0,
-         "correct": 0, "updated_at": utcnow()}
-        for c in concept_rows
-    ])  # fmt: skip
+        await conn.execute(
+            insert(questions),
+            [
+                {**q, "lesson_id": lesson_id, "owner_id": owner_id, "position": i}
+                for i, q in enumerate(question_rows)
+            ],
+        )
+    await conn.execute(
+        insert(concept_mastery),
+        [
+            {
+                "owner_id": owner_id,
+                "concept_id": c["id"],
+                "p_known": p_init,
+                "attempts": 0,
+                "correct": 0,
+                "updated_at": utcnow(),
+            }
+            for c in concept_rows
+        ],
+    )
     return lesson_id
 
 
@@ -201,77 +238,3 @@ async def lesson_questions(conn: AsyncConnection, owner_id: str, lesson_id: uuid
         .order_by(questions.c.position)
     )
     return list(await conn.execute(query))
-
-
-async def mastery_for(
-    conn: AsyncConnection, owner_id: str, concept_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Any]:
-    query = (
-        select(concept_mastery, concepts.c.name)
-        .join(concepts, concepts.c.id == concept_mastery.c.concept_id)
-        .where(
-            concept_mastery.c.owner_id == owner_id, concept_mastery.c.concept_id.in_(concept_ids)
-        )
-        # Read to be updated: two check-ins on one concept must not both start from the
-        # same value (PostgreSQL; SQLite has one writer at a time anyway). One lock
-        # order for every caller, so two of them cannot deadlock.
-        .order_by(concept_mastery.c.concept_id)
-        .with_for_update(of=concept_mastery)
-    )
-    return {r.concept_id: r for r in await conn.execute(query)}
-
-
-async def save_mastery(
-    conn: AsyncConnection, owner_id: str, concept_id: uuid.UUID, *, p_known: float,
-    attempts_delta: int, correct_delta: int,
-) -> None:  # fmt: skip
-    await conn.execute(
-        update(concept_mastery)
-        .where(concept_mastery.c.owner_id == owner_id, concept_mastery.c.concept_id == concept_id)
-        .values(p_known=p_known, attempts=concept_mastery.c.attempts + attempts_delta,
-                correct=concept_mastery.c.correct + correct_delta, updated_at=utcnow())
-    )  # fmt: skip
-
-
-async def list_mastery(conn: AsyncConnection, owner_id: str) -> list[Any]:
-    """The owner's mastery rows, each with its concept's `name` and `lesson_id`."""
-    query = (
-        select(concept_mastery, concepts.c.name, concepts.c.lesson_id)
-        .join(concepts, concepts.c.id == concept_mastery.c.concept_id)
-        .where(concept_mastery.c.owner_id == owner_id)
-        .order_by(concept_mastery.c.updated_at.desc())
-    )
-    return list(await conn.execute(query))
-
-
-async def insert_check_in(
-    conn: AsyncConnection, owner_id: str, lesson_id: uuid.UUID, answers: list[dict[str, Any]],
-    results: list[dict[str, Any]], score: float, *, job_id: uuid.UUID | None = None,
-) -> uuid.UUID | None:  # fmt: skip
-    """The new check-in's id; None when `job_id` already wrote its check-in."""
-    check_in_id = uuid.uuid4()
-    inserted = await insert_once(conn, check_ins, {
-        "id": check_in_id, "owner_id": owner_id, "lesson_id": lesson_id, "answers": answers,
-        "results": results, "score": score, "created_at": utcnow(), "job_id": job_id,
-    })  # fmt: skip
-    return check_in_id if inserted else None
-
-
-async def set_check_in_mastery(
-    conn: AsyncConnection, check_in_id: uuid.UUID, mastery: list[dict[str, Any]]
-) -> None:
-    await conn.execute(update(check_ins).where(check_ins.c.id == check_in_id)
-                       .values(mastery=mastery))  # fmt: skip
-
-
-async def get_check_in(conn: AsyncConnection, owner_id: str, check_in_id: uuid.UUID) -> Any:
-    query = select(check_ins).where(check_ins.c.id == check_in_id, check_ins.c.owner_id == owner_id)
-    return (await conn.execute(query)).one_or_none()
-
-
-async def update_check_in(
-    conn: AsyncConnection, check_in_id: uuid.UUID, results: list[dict[str, Any]], score: float
-) -> None:
-    await conn.execute(
-        update(check_ins).where(check_ins.c.id == check_in_id).values(results=results, score=score)
-    )

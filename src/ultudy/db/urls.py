@@ -27,9 +27,15 @@ DRIVERS = {
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 # Query parameters asyncpg takes as they are (strings), plus SQLAlchemy's own.
 ASYNCPG_PARAMETERS = frozenset(
-    {"ssl", "target_session_attrs", "passfile", "krbsrvname", "gsslib",
-     "prepared_statement_cache_size"}
-)  # fmt: skip
+    {
+        "ssl",
+        "target_session_attrs",
+        "passfile",
+        "krbsrvname",
+        "gsslib",
+        "prepared_statement_cache_size",
+    }
+)
 
 
 def normalize_database_url(raw: str) -> str:

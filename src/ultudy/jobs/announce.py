@@ -33,8 +33,11 @@ SETTLE_S = 1.0
 # A row's `updated_at` is when its write was queued; a completion written behind lands up
 # to ~5 s later (jobs.writer.BEHIND_RETRY_S): each pass goes back this far over the last.
 OVERLAP_S = 15.0
-EVENT_OF = {JobStatus.COMPLETED: "job.completed", JobStatus.FAILED: "job.failed",
-            JobStatus.CANCELLED: "job.cancelled"}  # fmt: skip
+EVENT_OF = {
+    JobStatus.COMPLETED: "job.completed",
+    JobStatus.FAILED: "job.failed",
+    JobStatus.CANCELLED: "job.cancelled",
+}
 
 
 class Announcer:

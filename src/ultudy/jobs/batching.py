@@ -33,10 +33,15 @@ class _Pending:
 
 class GroupCommit(Generic[In, Out]):
     def __init__(
-        self, flush: Callable[[list[In]], Awaitable[Sequence[Out]]], *, name: str,
-        max_batch: int = MAX_BATCH, linger_s: float = 0.0, urgent_linger_s: float = 0.0,
+        self,
+        flush: Callable[[list[In]], Awaitable[Sequence[Out]]],
+        *,
+        name: str,
+        max_batch: int = MAX_BATCH,
+        linger_s: float = 0.0,
+        urgent_linger_s: float = 0.0,
         key: Callable[[In], Hashable] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._flush = flush
         self._name = name
         self._max_batch = max_batch
@@ -73,8 +78,10 @@ class GroupCommit(Generic[In, Out]):
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         while self._pending:
-            due = min(self._pending[0].due, min((p.due for p in self._pending if p.urgent),
-                                                default=math.inf))  # fmt: skip
+            due = min(
+                self._pending[0].due,
+                min((p.due for p in self._pending if p.urgent), default=math.inf),
+            )
             if due > loop.time():
                 await self._linger(loop, due)
                 continue

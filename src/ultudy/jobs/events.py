@@ -110,8 +110,12 @@ class EventLog:
 
     async def _append_many(self, items: list[Item]) -> list[str]:
         keys = [*(self.key(owner_id) for owner_id, _, _ in items), self.announced_key]
-        args: list[str | int] = [self.maxlen, self.ttl_s, int(time.time() * 1000),
-                                 ANNOUNCED_KEEP_S * 1000]  # fmt: skip
+        args: list[str | int] = [
+            self.maxlen,
+            self.ttl_s,
+            int(time.time() * 1000),
+            ANNOUNCED_KEEP_S * 1000,
+        ]
         for _, payload, once in items:
             args += [payload, once]
         replies: list[Any] = await self._append(keys=keys, args=args)

@@ -49,8 +49,12 @@ class Op:
     def as_run(self, started: Any) -> Op:
         """This completion carrying its job's start as well."""
         result, finished = self.payload[:2]
-        return Op(kind="run", job_id=self.job_id, owner_id=self.owner_id,
-                  payload=(result, finished, started))  # fmt: skip
+        return Op(
+            kind="run",
+            job_id=self.job_id,
+            owner_id=self.owner_id,
+            payload=(result, finished, started),
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -81,13 +85,20 @@ def fuse(ops: list[Op]) -> tuple[list[tuple[int, Op]], dict[int, int]]:
     superseded: set[int] = set()
     for index in by_job.values():
         kinds = [ops[n].kind for n in index]
-        if (len(index) >= 2 and kinds[0] == "start" and kinds[-1] == "complete"
-                and all(kind == "progress" for kind in kinds[1:-1])):  # fmt: skip
+        if (
+            len(index) >= 2
+            and kinds[0] == "start"
+            and kinds[-1] == "complete"
+            and all(kind == "progress" for kind in kinds[1:-1])
+        ):
             alias[index[0]] = index[-1]
             superseded.update(index[1:-1])
     started = {run: ops[start].payload for start, run in alias.items()}
-    kept = [(n, op.as_run(started[n]) if n in started else op)
-            for n, op in enumerate(ops) if n not in alias and n not in superseded]  # fmt: skip
+    kept = [
+        (n, op.as_run(started[n]) if n in started else op)
+        for n, op in enumerate(ops)
+        if n not in alias and n not in superseded
+    ]
     return kept, alias
 
 
@@ -101,17 +112,30 @@ def plan(kept: list[tuple[int, Op]]) -> list[Step]:
         keys = [op.key for op in ops]
         if kind == "create":
             rows = [row_values(op.payload) for op in ops]
-            steps.append(Step(statement=insert(jobs), params=rows, index=index,
-                              unpack=_nothing(len(rows))))  # fmt: skip
+            steps.append(
+                Step(statement=insert(jobs), params=rows, index=index, unpack=_nothing(len(rows)))
+            )
         elif kind == "start":
             statement, params = start_many_statement([(*op.key, op.payload) for op in ops])
-            steps.append(Step(statement=statement, params=params, index=index,
-                              unpack=_claimer(keys, full=False)))  # fmt: skip
+            steps.append(
+                Step(
+                    statement=statement,
+                    params=params,
+                    index=index,
+                    unpack=_claimer(keys, full=False),
+                )
+            )
         elif kind in ("complete", "run"):
             ends = [(*op.key, *op.payload) for op in ops]
             statement, params = complete_many_statement(ends, from_start=kind == "run")
-            steps.append(Step(statement=statement, params=params, index=index,
-                              unpack=_claimer(keys, full=True)))  # fmt: skip
+            steps.append(
+                Step(
+                    statement=statement,
+                    params=params,
+                    index=index,
+                    unpack=_claimer(keys, full=True),
+                )
+            )
         else:
             steps += [_single(n, op) for n, op in batch]
     return steps
@@ -136,9 +160,17 @@ def _claimer(keys: list[JobKey], *, full: bool) -> Unpack:
 
 def _single(index: int, op: Op) -> Step:
     if op.kind == "progress":
-        return Step(statement=progress_statement(op.job_id, *op.payload), params={},
-                    index=[index], unpack=lambda _rows: [None])  # fmt: skip
+        return Step(
+            statement=progress_statement(op.job_id, *op.payload),
+            params={},
+            index=[index],
+            unpack=lambda _rows: [None],
+        )
     target, values = op.payload
     statement = transition_statement(op.job_id, target, values, op.owner_id)
-    return Step(statement=statement, params={}, index=[index],
-                unpack=lambda rows: [record_from_row(rows[0]) if rows else None])  # fmt: skip
+    return Step(
+        statement=statement,
+        params={},
+        index=[index],
+        unpack=lambda rows: [record_from_row(rows[0]) if rows else None],
+    )

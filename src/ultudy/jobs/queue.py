@@ -43,8 +43,9 @@ QUEUE_COMMAND_TIMEOUT_S = 5.0
 
 
 def _retry() -> Retry:
-    return Retry(ExponentialBackoff(cap=BROKER_RETRY_CAP_S, base=BROKER_RETRY_BASE_S),
-                 BROKER_RETRIES)  # fmt: skip
+    return Retry(
+        ExponentialBackoff(cap=BROKER_RETRY_CAP_S, base=BROKER_RETRY_BASE_S), BROKER_RETRIES
+    )
 
 
 def connect_redis(url: str) -> Redis:
@@ -54,19 +55,27 @@ def connect_redis(url: str) -> Redis:
     # fails its next command ("Connection closed by server"), an event lost each; with a
     # retry, the command goes again on a new connection.
     pool = BlockingConnectionPool.from_url(
-        url, decode_responses=True, health_check_interval=30,
-        max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_S, retry=_retry(),
-    )  # fmt: skip
+        url,
+        decode_responses=True,
+        health_check_interval=30,
+        max_connections=REDIS_POOL_SIZE,
+        timeout=REDIS_POOL_WAIT_S,
+        retry=_retry(),
+    )
     return Redis.from_pool(pool)
 
 
 def queue_connection(url: str) -> Redis:
     """The client of one bullmq Queue (one connection, as bullmq makes it), bounded."""
     return Redis.from_url(
-        url, decode_responses=True, single_connection_client=True, retry=_retry(),
+        url,
+        decode_responses=True,
+        single_connection_client=True,
+        retry=_retry(),
         retry_on_error=[BusyLoadingError, ConnectionError, TimeoutError],
-        socket_connect_timeout=QUEUE_CONNECT_TIMEOUT_S, socket_timeout=QUEUE_COMMAND_TIMEOUT_S,
-    )  # fmt: skip
+        socket_connect_timeout=QUEUE_CONNECT_TIMEOUT_S,
+        socket_timeout=QUEUE_COMMAND_TIMEOUT_S,
+    )
 
 
 class JobQueues:
@@ -97,10 +106,11 @@ class JobQueues:
             "attempts": max(1, record.max_attempts - record.attempts),
             "backoff": {"type": "exponential", "delay": s.backoff_ms},
             "removeOnComplete": {
-                "age": s.retention_completed_s, "count": s.retention_completed_count,
+                "age": s.retention_completed_s,
+                "count": s.retention_completed_count,
             },
             "removeOnFail": {"age": s.retention_failed_s},
-        }  # fmt: skip
+        }
         if record.run_at is not None:
             # Recomputed at every (re-)add, so the reconciler keeps the original time.
             delay_ms = int((record.run_at - utcnow()).total_seconds() * 1000)
@@ -124,11 +134,18 @@ class JobQueues:
         for name, index in by_queue.items():
             # The input travels with the delivery so a worker can start without reading SQL.
             entries = [
-                {"name": records[n].type, "opts": self.job_options(records[n]),
-                 "data": {"owner_id": records[n].owner_id, "input": records[n].input_data,
-                          "attempts_before": records[n].attempts, "enqueued_at": time.time()}}
+                {
+                    "name": records[n].type,
+                    "opts": self.job_options(records[n]),
+                    "data": {
+                        "owner_id": records[n].owner_id,
+                        "input": records[n].input_data,
+                        "attempts_before": records[n].attempts,
+                        "enqueued_at": time.time(),
+                    },
+                }
                 for n in index
-            ]  # fmt: skip
+            ]
             try:
                 await self.queues[name].addBulk(entries)
             except Exception as exc:  # for this queue's records only; their callers decide

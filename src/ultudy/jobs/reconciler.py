@@ -27,16 +27,18 @@ logger = logging.getLogger(__name__)
 
 # unfinished rows one pass checks (a broker round trip each)
 PAGE_ROWS = 500
-LIVE_STATES = frozenset({"waiting", "active", "delayed", "prioritized", "paused", "wait",
-                         "waiting-children"})  # fmt: skip
+LIVE_STATES = frozenset(
+    {"waiting", "active", "delayed", "prioritized", "paused", "wait", "waiting-children"}
+)
 # A sync request runs its job inline; one still unfinished after this died with its API.
 INLINE_ABANDONED_AFTER_S = 3600
 # A completion written behind is written, or given up, well within this after BullMQ
 # finished the job (its retries pause 4.2 s in all): a row still behind it lost it.
 BEHIND_SETTLED_S = 15
 INLINE_ABANDONED_MESSAGE = "The server stopped while running this job; please submit it again."
-STALLED_OUT_MESSAGE = ("The job was interrupted too many times (its worker stopped "
-                       "responding) and was given up.")  # fmt: skip
+STALLED_OUT_MESSAGE = (
+    "The job was interrupted too many times (its worker stopped responding) and was given up."
+)
 
 
 class Reconciler:
@@ -56,8 +58,9 @@ class Reconciler:
         """Check a page of unfinished rows older than `min_age_s` (the next page each
         pass, then from the oldest again); returns how many were re-enqueued."""
         fixed = 0
-        page = await self.store.unfinished(older_than_s=min_age_s, limit=PAGE_ROWS,
-                                           after=self._after)  # fmt: skip
+        page = await self.store.unfinished(
+            older_than_s=min_age_s, limit=PAGE_ROWS, after=self._after
+        )
         self._after = (page[-1].updated_at, page[-1].id) if len(page) == PAGE_ROWS else None
         for record in page:
             fixed += await self._reconcile(record)

@@ -45,18 +45,37 @@ class JobRecord:
 
 
 def new_job(
-    *, owner_id: str, type: str, input_data: dict[str, Any], max_attempts: int,
-    inline: bool = False, priority: int = 0, run_at: datetime | None = None,
-) -> JobRecord:  # fmt: skip
+    *,
+    owner_id: str,
+    type: str,
+    input_data: dict[str, Any],
+    max_attempts: int,
+    inline: bool = False,
+    priority: int = 0,
+    run_at: datetime | None = None,
+) -> JobRecord:
     """A pending job, all values made here (no database default), so no read-back is needed."""
     now = utcnow()
     return JobRecord(
-        id=uuid.uuid4(), owner_id=owner_id, type=str(type), status=JobStatus.PENDING.value,
-        progress=0, progress_message=None, input_data=input_data, result_data=None,
-        error_message=None, attempts=0, max_attempts=max_attempts, created_at=now,
-        started_at=None, completed_at=None, updated_at=now, inline=inline, priority=priority,
+        id=uuid.uuid4(),
+        owner_id=owner_id,
+        type=str(type),
+        status=JobStatus.PENDING.value,
+        progress=0,
+        progress_message=None,
+        input_data=input_data,
+        result_data=None,
+        error_message=None,
+        attempts=0,
+        max_attempts=max_attempts,
+        created_at=now,
+        started_at=None,
+        completed_at=None,
+        updated_at=now,
+        inline=inline,
+        priority=priority,
         run_at=run_at,
-    )  # fmt: skip
+    )
 
 
 def row_values(record: JobRecord) -> dict[str, Any]:

@@ -136,15 +136,22 @@ class JobRunner:
             feed.emit("job.progress", progress, message)
 
         return JobContext(
-            job_id=job.job_id, owner_id=job.owner_id, type=job.type, attempt=job.attempt,
-            services=self.services, sink=sink, signal=signal, enqueued_at=job.enqueued_at,
-        )  # fmt: skip
+            job_id=job.job_id,
+            owner_id=job.owner_id,
+            type=job.type,
+            attempt=job.attempt,
+            services=self.services,
+            sink=sink,
+            signal=signal,
+            enqueued_at=job.enqueued_at,
+        )
 
     async def _complete(self, job: Delivery, result: dict[str, Any]) -> JobRecord | Behind | None:
         if self.writer.writes_behind:
             # The queue slot is free at once; the row and its event follow a moment later.
-            self.writer.complete_behind(job.job_id, job.owner_id, result,
-                                        lambda done: self._on_completed(job, done))  # fmt: skip
+            self.writer.complete_behind(
+                job.job_id, job.owner_id, result, lambda done: self._on_completed(job, done)
+            )
             return Behind.COMPLETION
         done = await self.writer.complete(job.job_id, job.owner_id, result)
         self._on_completed(job, done)
@@ -177,8 +184,10 @@ class JobRunner:
             if record is not None:
                 self.events.publish_job("job.retrying", record)
             return
-        message = (f"The job failed after {attempt} attempt{'s' if attempt > 1 else ''}: "
-                   f"{what} (reference: job {job.job_id}).")  # fmt: skip
+        message = (
+            f"The job failed after {attempt} attempt{'s' if attempt > 1 else ''}: "
+            f"{what} (reference: job {job.job_id})."
+        )
         await self._finish(job, JobStatus.FAILED, "job.failed", message)
 
 
@@ -230,8 +239,16 @@ class _LiveFeed:
     def _publish(self, kind: str, progress: int, message: str | None) -> None:
         job = self.job
         self.events.publish(
-            job.owner_id, kind,
-            {"job": {"id": str(job.job_id), "type": job.type, "status": "processing",
-                     "progress": progress, "progress_message": message,
-                     "attempts": job.attempt}},
-        )  # fmt: skip
+            job.owner_id,
+            kind,
+            {
+                "job": {
+                    "id": str(job.job_id),
+                    "type": job.type,
+                    "status": "processing",
+                    "progress": progress,
+                    "progress_message": message,
+                    "attempts": job.attempt,
+                }
+            },
+        )

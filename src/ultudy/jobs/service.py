@@ -77,8 +77,14 @@ class JobService:
             owner_id=owner_id, type=job_type, input_data=input_data, max_attempts=1, inline=True
         )
         self.events.publish_job("job.created", record)
-        delivery = Delivery(job_id=record.id, owner_id=owner_id, type=job_type,
-                            input_data=input_data, attempt=1, max_attempts=1)  # fmt: skip
+        delivery = Delivery(
+            job_id=record.id,
+            owner_id=owner_id,
+            type=job_type,
+            input_data=input_data,
+            attempt=1,
+            max_attempts=1,
+        )
         try:
             done = await self.runner.run(delivery)
         except ExpectedFailure as exc:
@@ -163,5 +169,6 @@ class JobService:
             raise JobStateError(
                 f"Job is {current.status}; only a failed or cancelled job can be retried"
             )
-        return await self.submit(current.owner_id, current.type, current.input_data,
-                                 priority=current.priority)  # fmt: skip
+        return await self.submit(
+            current.owner_id, current.type, current.input_data, priority=current.priority
+        )

@@ -61,8 +61,12 @@ def progress_statement(job_id: uuid.UUID, progress: int, message: str | None) ->
 
 def _per_row(size: int, name: str, type_: Any) -> Any:
     """CASE id WHEN :i0 THEN :<name>0 ...: each row's own value in a many-row UPDATE."""
-    return case(*[(jobs.c.id == bindparam(f"i{n}", type_=Uuid()),
-                   bindparam(f"{name}{n}", type_=type_)) for n in range(size)])  # fmt: skip
+    return case(
+        *[
+            (jobs.c.id == bindparam(f"i{n}", type_=Uuid()), bindparam(f"{name}{n}", type_=type_))
+            for n in range(size)
+        ]
+    )
 
 
 @functools.lru_cache(maxsize=128)
@@ -71,19 +75,29 @@ def _start_many_statement(size: int) -> Any:
     started = _per_row(size, "t", UTCDateTime())
     return (
         update(jobs)
-        .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see above
-               tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
-               jobs.c.status.in_(sources(JobStatus.PROCESSING)))
-        .values(status=JobStatus.PROCESSING.value, updated_at=started, started_at=started,
-                attempts=jobs.c.attempts + 1, progress=0, error_message=None)
+        .where(
+            jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see above
+            tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
+            jobs.c.status.in_(sources(JobStatus.PROCESSING)),
+        )
+        .values(
+            status=JobStatus.PROCESSING.value,
+            updated_at=started,
+            started_at=started,
+            attempts=jobs.c.attempts + 1,
+            progress=0,
+            error_message=None,
+        )
         .returning(jobs.c.id, jobs.c.owner_id, jobs.c.attempts)
-    )  # fmt: skip
+    )
 
 
 def start_many_statement(items: list[StartItem]) -> tuple[Any, dict[str, Any]]:
     """Many starts in one statement (the worker's group commit), each at its own time."""
-    params: dict[str, Any] = {"ids": [i for i, _, _ in items],
-                              "keys": [(i, o) for i, o, _ in items]}  # fmt: skip
+    params: dict[str, Any] = {
+        "ids": [i for i, _, _ in items],
+        "keys": [(i, o) for i, o, _ in items],
+    }
     for n, (job_id, _, started) in enumerate(items):
         params[f"i{n}"] = job_id
         params[f"t{n}"] = started
@@ -96,26 +110,36 @@ def _complete_many_statement(size: int, *, from_start: bool) -> Any:
     # in the same flush), so it is allowed from every state a start is allowed from.
     allowed = sources(JobStatus.PROCESSING if from_start else JobStatus.COMPLETED)
     finished = _per_row(size, "t", UTCDateTime())
-    started = {"started_at": _per_row(size, "s", UTCDateTime()),
-               "attempts": jobs.c.attempts + 1}  # fmt: skip
+    started = {"started_at": _per_row(size, "s", UTCDateTime()), "attempts": jobs.c.attempts + 1}
     return (
         update(jobs)
-        .where(jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see above
-               tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
-               jobs.c.status.in_(allowed))
-        .values(status=JobStatus.COMPLETED.value, updated_at=finished, completed_at=finished,
-                progress=100, progress_message="Done", error_message=None,
-                result_data=_per_row(size, "r", JSON()), **(started if from_start else {}))
+        .where(
+            jobs.c.id.in_(bindparam("ids", expanding=True)),  # the primary key, see above
+            tuple_(jobs.c.id, jobs.c.owner_id).in_(bindparam("keys", expanding=True)),
+            jobs.c.status.in_(allowed),
+        )
+        .values(
+            status=JobStatus.COMPLETED.value,
+            updated_at=finished,
+            completed_at=finished,
+            progress=100,
+            progress_message="Done",
+            error_message=None,
+            result_data=_per_row(size, "r", JSON()),
+            **(started if from_start else {}),
+        )
         .returning(jobs)
-    )  # fmt: skip
+    )
 
 
 def complete_many_statement(
     items: list[CompleteItem], *, from_start: bool = False
 ) -> tuple[Any, dict[str, Any]]:
     """Many completions in one statement, each with its own result and times."""
-    params: dict[str, Any] = {"ids": [item[0] for item in items],
-                              "keys": [(item[0], item[1]) for item in items]}  # fmt: skip
+    params: dict[str, Any] = {
+        "ids": [item[0] for item in items],
+        "keys": [(item[0], item[1]) for item in items],
+    }
     for n, item in enumerate(items):
         params[f"i{n}"], params[f"r{n}"], params[f"t{n}"] = item[0], item[2], item[3]
         if from_start:
@@ -137,10 +161,13 @@ def _not_from(target: JobStatus) -> str:
 _PG_COMPLETE = """status = 'completed', updated_at = v.at, completed_at = v.at,
     progress = 100, progress_message = 'Done', error_message = NULL,
     result_data = v.result::json"""
-_PG_ENDS = ("unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])"
-            " AS v(id, owner_id, result, at)")  # fmt: skip
-_PG_RUNS = ("unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])"
-            " AS v(id, owner_id, result, at, started)")  # fmt: skip
+_PG_ENDS = (
+    "unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS v(id, owner_id, result, at)"
+)
+_PG_RUNS = (
+    "unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])"
+    " AS v(id, owner_id, result, at, started)"
+)
 # The statements are prepared, and after a few runs PostgreSQL may reuse a generic plan
 # made from whatever the statistics said then. Made while they said the table was empty,
 # it walked the status index (the whole pending backlog) on every flush, slower with every
@@ -154,13 +181,14 @@ def _pg_insert_sql() -> str:
     names = [f.name for f in fields(JobRecord)]
     compiler = postgresql.dialect().type_compiler_instance  # type: ignore[no-untyped-call]
     types = [compiler.process(jobs.c[n].type) for n in names]
-    arrays = ", ".join(f"${k + 1}::{'text' if t == 'JSON' else t}[]"
-                       for k, t in enumerate(types))  # fmt: skip
+    arrays = ", ".join(f"${k + 1}::{'text' if t == 'JSON' else t}[]" for k, t in enumerate(types))
     values = ", ".join(
         f"v.{n}::json" if t == "JSON" else f"v.{n}" for n, t in zip(names, types, strict=True)
     )
-    return (f"INSERT INTO jobs ({', '.join(names)}) SELECT {values} "
-            f"FROM unnest({arrays}) AS v({', '.join(names)})")  # fmt: skip
+    return (
+        f"INSERT INTO jobs ({', '.join(names)}) SELECT {values} "
+        f"FROM unnest({arrays}) AS v({', '.join(names)})"
+    )
 
 
 PG_JSON_COLUMNS = frozenset(c.name for c in jobs.c if isinstance(c.type, JSON))

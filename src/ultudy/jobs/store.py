@@ -42,13 +42,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def _start_values() -> dict[str, Any]:
-    return {"started_at": utcnow(), "attempts": jobs.c.attempts + 1, "progress": 0,
-            "error_message": None}  # fmt: skip
+    return {
+        "started_at": utcnow(),
+        "attempts": jobs.c.attempts + 1,
+        "progress": 0,
+        "error_message": None,
+    }
 
 
 def _complete_values() -> dict[str, Any]:
-    return {"progress": 100, "progress_message": "Done", "completed_at": utcnow(),
-            "error_message": None}  # fmt: skip
+    return {
+        "progress": 100,
+        "progress_message": "Done",
+        "completed_at": utcnow(),
+        "error_message": None,
+    }
 
 
 class JobStore:
@@ -66,9 +74,15 @@ class JobStore:
         priority: int = 0,
         run_at: datetime | None = None,
     ) -> JobRecord:
-        record = new_job(owner_id=owner_id, type=type, input_data=input_data,
-                         max_attempts=max_attempts, inline=inline, priority=priority,
-                         run_at=run_at)  # fmt: skip
+        record = new_job(
+            owner_id=owner_id,
+            type=type,
+            input_data=input_data,
+            max_attempts=max_attempts,
+            inline=inline,
+            priority=priority,
+            run_at=run_at,
+        )
         await self.insert(record)
         return record
 
@@ -140,8 +154,9 @@ class JobStore:
 
     async def start(self, job_id: uuid.UUID, *, owner_id: str) -> JobRecord | None:
         """pending (or processing, after a stall) -> processing; None if not runnable."""
-        return await self.transition(job_id, JobStatus.PROCESSING, owner_id=owner_id,
-                                     **_start_values())  # fmt: skip
+        return await self.transition(
+            job_id, JobStatus.PROCESSING, owner_id=owner_id, **_start_values()
+        )
 
     async def set_progress(
         self, job_id: uuid.UUID, progress: int, message: str | None, *, owner_id: str | None
@@ -154,28 +169,41 @@ class JobStore:
         self, job_id: uuid.UUID, result: dict[str, Any], *, owner_id: str
     ) -> JobRecord | None:
         return await self.transition(
-            job_id, JobStatus.COMPLETED, owner_id=owner_id, result_data=result,
+            job_id,
+            JobStatus.COMPLETED,
+            owner_id=owner_id,
+            result_data=result,
             **_complete_values(),
-        )  # fmt: skip
+        )
 
     async def fail(
         self, job_id: uuid.UUID, message: str, *, owner_id: str | None
     ) -> JobRecord | None:
         return await self.transition(
-            job_id, JobStatus.FAILED, owner_id=owner_id, error_message=message,
+            job_id,
+            JobStatus.FAILED,
+            owner_id=owner_id,
+            error_message=message,
             completed_at=utcnow(),
-        )  # fmt: skip
+        )
 
     async def cancel(self, job_id: uuid.UUID, *, owner_id: str | None) -> JobRecord | None:
         return await self.transition(
-            job_id, JobStatus.CANCELLED, owner_id=owner_id,
-            error_message="Cancelled", completed_at=utcnow(),
-        )  # fmt: skip
+            job_id,
+            JobStatus.CANCELLED,
+            owner_id=owner_id,
+            error_message="Cancelled",
+            completed_at=utcnow(),
+        )
 
     async def unfinished(
-        self, *, older_than_s: float, inline: bool = False, limit: int = 500,
+        self,
+        *,
+        older_than_s: float,
+        inline: bool = False,
+        limit: int = 500,
         after: tuple[datetime, uuid.UUID] | None = None,
-    ) -> list[JobRecord]:  # fmt: skip
+    ) -> list[JobRecord]:
         """Cross-owner: queued (or, with `inline`, sync) rows still pending or processing,
         not touched for `older_than_s`, oldest first; with `after`, those after that
         (updated_at, id) only, to page through them."""

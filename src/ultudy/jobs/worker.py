@@ -100,11 +100,15 @@ class WorkerProcess:
         attempts = int(job.opts.get("attempts") or 1)
         before = int(job.data.get("attempts_before", 0))
         delivery = Delivery(
-            job_id=uuid.UUID(job.id), owner_id=job.data["owner_id"], type=job.name,
-            input_data=job.data.get("input") or {}, attempt=before + max(job.attemptsStarted, 1),
-            max_attempts=before + attempts, will_retry=job.attemptsMade + 1 < attempts,
+            job_id=uuid.UUID(job.id),
+            owner_id=job.data["owner_id"],
+            type=job.name,
+            input_data=job.data.get("input") or {},
+            attempt=before + max(job.attemptsStarted, 1),
+            max_attempts=before + attempts,
+            will_retry=job.attemptsMade + 1 < attempts,
             enqueued_at=job.data.get("enqueued_at"),
-        )  # fmt: skip
+        )
         try:
             outcome = await self.runner.run(delivery, signal=signal)
         except ExpectedFailure as exc:
@@ -124,8 +128,11 @@ class WorkerProcess:
             try:
                 await self._relay_cancels_once()
             except (RedisError, OSError) as exc:
-                logger.warning("cancel relay lost the broker (%s); subscribing again in %g s",
-                               exc, RELAY_RETRY_S)  # fmt: skip
+                logger.warning(
+                    "cancel relay lost the broker (%s); subscribing again in %g s",
+                    exc,
+                    RELAY_RETRY_S,
+                )
                 await asyncio.sleep(RELAY_RETRY_S)
 
     async def _relay_cancels_once(self) -> None:
@@ -179,14 +186,19 @@ class WorkerProcess:
             self.workers[name] = self.make_bull_worker(name)
         policy = await self.queues.eviction_policy()
         if policy != "noeviction":
-            logger.warning("Redis maxmemory-policy is %s: it can evict queued jobs; "
-                           "set it to noeviction", policy)  # fmt: skip
+            logger.warning(
+                "Redis maxmemory-policy is %s: it can evict queued jobs; set it to noeviction",
+                policy,
+            )
         if burst:
             await self.reconciler.run_once(min_age_s=0)
         loops = {asyncio.create_task(w.run(), name=f"bullmq:{n}") for n, w in self.workers.items()}
         helpers = [asyncio.create_task(self._relay_cancels(), name="cancel-relay")]
-        helpers.append(asyncio.create_task(
-            self._burst_watch() if burst else self._reconcile_forever(), name="watch"))  # fmt: skip
+        helpers.append(
+            asyncio.create_task(
+                self._burst_watch() if burst else self._reconcile_forever(), name="watch"
+            )
+        )
         logger.info("worker started: queues=%s burst=%s", ",".join(self.queue_names), burst)
         try:
             await self._until_stop_or_crash(loops)
@@ -204,8 +216,9 @@ class WorkerProcess:
     async def _shutdown(
         self, loops: set[asyncio.Task[Any]], helpers: list[asyncio.Task[Any]]
     ) -> None:
-        logger.info("worker stopping: waiting up to %ss for active jobs",
-                    self.settings.shutdown_grace_s)  # fmt: skip
+        logger.info(
+            "worker stopping: waiting up to %ss for active jobs", self.settings.shutdown_grace_s
+        )
         closing = [asyncio.create_task(w.close()) for w in self.workers.values()]
         _, pending = await asyncio.wait(closing, timeout=self.settings.shutdown_grace_s)
         if pending:

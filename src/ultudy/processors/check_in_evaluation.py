@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ultudy.db.check_ins import insert_check_in, set_check_in_mastery
 from ultudy.db.effects import row_for_job
 from ultudy.db.models import check_ins
-from ultudy.db.study import insert_check_in, lesson_questions, set_check_in_mastery
+from ultudy.db.study import lesson_questions
 from ultudy.errors import JobInputError
 from ultudy.services import StudyContext
 from ultudy.services.check_ins import apply_mastery, overall_score
@@ -19,8 +20,9 @@ VERDICT_CORRECT = {"correct": True, "incorrect": False, "unsure": None}
 
 async def _grade(ctx: StudyContext, question: Any, answer: Any) -> FreeTextGrade:
     if question.type == "mcq":
-        return grade_mcq(choice=answer, choices=question.choices,
-                         answer_index=int(question.answer_index))  # fmt: skip
+        return grade_mcq(
+            choice=answer, choices=question.choices, answer_index=int(question.answer_index)
+        )
     return await ctx.services.engines.grader.grade(
         question=question.prompt, reference=question.reference_answer or "", answer=str(answer)
     )
@@ -28,10 +30,14 @@ async def _grade(ctx: StudyContext, question: Any, answer: Any) -> FreeTextGrade
 
 def result_row(question: Any, grade: FreeTextGrade) -> dict[str, Any]:
     row = {
-        "question_id": str(question.id), "verdict": grade.verdict,
-        "correct": VERDICT_CORRECT[grade.verdict], "score": round(grade.score, 4),
-        "feedback": grade.feedback, "concept_id": str(question.concept_id), "type": question.type,
-    }  # fmt: skip
+        "question_id": str(question.id),
+        "verdict": grade.verdict,
+        "correct": VERDICT_CORRECT[grade.verdict],
+        "score": round(grade.score, 4),
+        "feedback": grade.feedback,
+        "concept_id": str(question.concept_id),
+        "type": question.type,
+    }
     if grade.verdict == "unsure":
         # The learner judges their own answer against the reference (self-assess call).
         row["reference_answer"] = question.reference_answer
@@ -40,8 +46,12 @@ def result_row(question: Any, grade: FreeTextGrade) -> dict[str, Any]:
 
 def _stored(check_in: Any) -> dict[str, Any]:
     """A check-in's result as its row keeps it (the same for every run of its job)."""
-    return {"check_in_id": str(check_in.id), "score": check_in.score,
-            "results": check_in.results, "mastery": check_in.mastery or []}  # fmt: skip
+    return {
+        "check_in_id": str(check_in.id),
+        "score": check_in.score,
+        "results": check_in.results,
+        "mastery": check_in.mastery or [],
+    }
 
 
 async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -72,8 +82,15 @@ async def _save(
     """One transaction: the check-in, keyed by the job, and the mastery it moves. A run that
     finds its job's check-in (written by a concurrent run) moves nothing."""
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
-        check_in_id = await insert_check_in(conn, ctx.owner_id, lesson_id, answers, results,
-                                            overall_score(results), job_id=ctx.job_id)  # fmt: skip
+        check_in_id = await insert_check_in(
+            conn,
+            ctx.owner_id,
+            lesson_id,
+            answers,
+            results,
+            overall_score(results),
+            job_id=ctx.job_id,
+        )
         if check_in_id is not None:
             mastery = await apply_mastery(conn, ctx.owner_id, results)
             await set_check_in_mastery(conn, check_in_id, mastery)

@@ -27,12 +27,18 @@ def _rows(draft: LessonDraft) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     ]
     ids = {c["name"]: c["id"] for c in concept_rows}
     question_rows = [
-        {"id": uuid.uuid4(), "concept_id": ids[q.concept], "type": q.type, "prompt": q.prompt,
-         "choices": list(q.choices), "answer_index": q.answer_index,
-         "reference_answer": q.reference_answer}
+        {
+            "id": uuid.uuid4(),
+            "concept_id": ids[q.concept],
+            "type": q.type,
+            "prompt": q.prompt,
+            "choices": list(q.choices),
+            "answer_index": q.answer_index,
+            "reference_answer": q.reference_answer,
+        }
         for q in draft.questions
         if q.concept in ids
-    ]  # fmt: skip
+    ]
     return concept_rows, question_rows
 
 
@@ -40,18 +46,30 @@ async def _generate(
     ctx: StudyContext, engine: LessonEngine, section: Any, others: tuple[str, ...]
 ) -> uuid.UUID:
     await ctx.progress(15, f"Writing the lesson ({engine.name})")
-    draft = await engine.generate(SectionInput(title=section.title, text=section.text,
-                                               other_sections=others))  # fmt: skip
+    draft = await engine.generate(
+        SectionInput(title=section.title, text=section.text, other_sections=others)
+    )
     ctx.check_cancelled()
     await ctx.progress(90, "Saving the lesson")
     concept_rows, question_rows = _rows(draft)
-    lesson = {"section_id": section.id, "content_hash": section.content_hash,
-              "engine": engine.name, "summary": draft.summary}  # fmt: skip
+    lesson = {
+        "section_id": section.id,
+        "content_hash": section.content_hash,
+        "engine": engine.name,
+        "summary": draft.summary,
+    }
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
         # A concurrent first generation for this section may have saved its lesson
         # meanwhile: then nothing is added and this job returns that one.
-        return await insert_lesson(conn, ctx.owner_id, lesson, concept_rows, question_rows,
-                                   p_init=DEFAULT_PARAMS.p_init, job_id=ctx.job_id)  # fmt: skip
+        return await insert_lesson(
+            conn,
+            ctx.owner_id,
+            lesson,
+            concept_rows,
+            question_rows,
+            p_init=DEFAULT_PARAMS.p_init,
+            job_id=ctx.job_id,
+        )
 
 
 async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -63,11 +81,14 @@ async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
         section = await get_section(conn, ctx.owner_id, document_id, section_id)
         if section is None:
             raise NotFoundError("That section no longer exists.")
-        lesson_id = await find_lesson(conn, ctx.owner_id, section_id, section.content_hash,
-                                      engine.name)  # fmt: skip
-        others = () if lesson_id else tuple(
-            await other_section_texts(conn, ctx.owner_id, document_id, section_id)
-        )  # fmt: skip
+        lesson_id = await find_lesson(
+            conn, ctx.owner_id, section_id, section.content_hash, engine.name
+        )
+        others = (
+            ()
+            if lesson_id
+            else tuple(await other_section_texts(conn, ctx.owner_id, document_id, section_id))
+        )
     if lesson_id is None:
         lesson_id = await _generate(ctx, engine, section, others)
     async with db.transaction(ctx.owner_id) as conn:
@@ -83,11 +104,14 @@ def _result(found: LessonRows, *, cached: bool) -> dict[str, Any]:
     """The job's result (the sync answer, api/schemas/lessons.py GeneratedLesson): the
     questions without their answer keys."""
     return {
-        "cached": cached, "lesson_id": str(found.lesson.id), "summary": found.lesson.summary,
-        "concepts": [{"id": str(c.id), "name": c.name, "explanation": c.explanation}
-                     for c in found.concepts],
+        "cached": cached,
+        "lesson_id": str(found.lesson.id),
+        "summary": found.lesson.summary,
+        "concepts": [
+            {"id": str(c.id), "name": c.name, "explanation": c.explanation} for c in found.concepts
+        ],
         "questions": [_public_question(q) for q in found.questions],
-    }  # fmt: skip
+    }
 
 
 def _public_question(q: Any) -> dict[str, Any]:

@@ -45,8 +45,9 @@ async def _extract(ctx: StudyContext, pdf: IsolatedPdfReader) -> ExtractedDocume
                 return await work
             done, total = page.result()
             span = EXTRACT_END_PCT - EXTRACT_START_PCT
-            await ctx.progress(EXTRACT_START_PCT + span * done / max(total, 1),
-                               f"Reading page {done} of {total}")  # fmt: skip
+            await ctx.progress(
+                EXTRACT_START_PCT + span * done / max(total, 1), f"Reading page {done} of {total}"
+            )
     finally:
         abandoned.set()
         work.cancel()
@@ -70,24 +71,40 @@ async def _read_image_pages(
 
 def _section_rows(doc: ExtractedDocument) -> list[dict[str, Any]]:
     return [
-        {"id": uuid.uuid4(), "title": s.title[:500], "level": s.level, "page_start": s.page_start,
-         "page_end": s.page_end, "text": s.text, "char_count": len(s.text),
-         "content_hash": hashlib.sha256(s.text.encode()).hexdigest()}
+        {
+            "id": uuid.uuid4(),
+            "title": s.title[:500],
+            "level": s.level,
+            "page_start": s.page_start,
+            "page_end": s.page_end,
+            "text": s.text,
+            "char_count": len(s.text),
+            "content_hash": hashlib.sha256(s.text.encode()).hexdigest(),
+        }
         for s in doc.sections
-    ]  # fmt: skip
+    ]
 
 
 def _result(found: DocumentRows) -> dict[str, Any]:
     """The job's result (the sync upload's answer, api/schemas/documents.py UploadResult)."""
     doc = found.document
     return {
-        "document_id": str(doc.id), "title": doc.title, "page_count": doc.page_count,
-        "sections": [{"id": str(s.id), "title": s.title, "page_start": s.page_start,
-                      "page_end": s.page_end, "char_count": s.char_count}
-                     for s in found.sections],
+        "document_id": str(doc.id),
+        "title": doc.title,
+        "page_count": doc.page_count,
+        "sections": [
+            {
+                "id": str(s.id),
+                "title": s.title,
+                "page_start": s.page_start,
+                "page_end": s.page_end,
+                "char_count": s.char_count,
+            }
+            for s in found.sections
+        ],
         "pages_without_text": doc.pages_without_text,
         "pages_read_by_model": doc.pages_read_by_model or [],
-    }  # fmt: skip
+    }
 
 
 async def _stored_result(ctx: StudyContext) -> dict[str, Any] | None:
@@ -117,16 +134,20 @@ async def _save(
 ) -> dict[str, Any]:
     title = (data.get("title") or doc.title or data.get("filename") or "Untitled").strip()[:300]
     document = {
-        "title": title, "filename": data.get("filename") or "upload.pdf",
-        "storage_key": data["storage_key"], "sha256": data.get("sha256", ""),
-        "page_count": doc.page_count, "pages_without_text": doc.pages_without_text,
+        "title": title,
+        "filename": data.get("filename") or "upload.pdf",
+        "storage_key": data["storage_key"],
+        "sha256": data.get("sha256", ""),
+        "page_count": doc.page_count,
+        "pages_without_text": doc.pages_without_text,
         "pages_read_by_model": read_by_model,
-    }  # fmt: skip
+    }
     async with ctx.services.db.transaction(ctx.owner_id) as conn:
         # Keyed by the job: when a concurrent run of this job stored first, this one
         # stores nothing and returns that run's document.
-        document_id = await insert_document(conn, ctx.owner_id, document, _section_rows(doc),
-                                            job_id=ctx.job_id)  # fmt: skip
+        document_id = await insert_document(
+            conn, ctx.owner_id, document, _section_rows(doc), job_id=ctx.job_id
+        )
         stored = await get_document(conn, ctx.owner_id, document_id)
     assert stored is not None
     return _result(stored)

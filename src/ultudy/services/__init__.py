@@ -25,8 +25,9 @@ class StudyServices:
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> StudyServices:
-        return cls(settings=settings, db=db, storage=local_storage(settings),
-                   engines=Engines(settings))  # fmt: skip
+        return cls(
+            settings=settings, db=db, storage=local_storage(settings), engines=Engines(settings)
+        )
 
 
 StudyContext = JobContext[StudyServices]  # what a study processor gets

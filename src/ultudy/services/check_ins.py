@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ultudy.db.study import mastery_for, save_mastery, update_check_in
+from ultudy.db.check_ins import mastery_for, save_mastery, update_check_in
 from ultudy.errors import JobInputError
 from ultudy.study.mastery import DEFAULT_PARAMS, MCQ_PARAMS, bkt_update
 
@@ -37,13 +37,19 @@ async def apply_mastery(
         tally[0] += 1
         tally[1] += int(bool(r["correct"]))
     for cid, (attempts, correct) in counts.items():
-        await save_mastery(conn, owner_id, cid, p_known=after[cid],
-                           attempts_delta=attempts, correct_delta=correct)  # fmt: skip
+        await save_mastery(
+            conn, owner_id, cid, p_known=after[cid], attempts_delta=attempts, correct_delta=correct
+        )
     return [
-        {"concept_id": str(cid), "name": current[cid].name, "before": round(before[cid], 4),
-         "after": round(after[cid], 4)}
-        for cid in dict.fromkeys(concept_ids) if cid in current
-    ]  # fmt: skip
+        {
+            "concept_id": str(cid),
+            "name": current[cid].name,
+            "before": round(before[cid], 4),
+            "after": round(after[cid], 4),
+        }
+        for cid in dict.fromkeys(concept_ids)
+        if cid in current
+    ]
 
 
 async def self_assess(
@@ -60,5 +66,4 @@ async def self_assess(
     mastery = await apply_mastery(conn, owner_id, [row])
     score = overall_score(results)
     await update_check_in(conn, check_in.id, results, score)
-    return {"check_in_id": str(check_in.id), "score": score, "results": results,
-            "mastery": mastery}  # fmt: skip
+    return {"check_in_id": str(check_in.id), "score": score, "results": results, "mastery": mastery}

@@ -29,8 +29,12 @@ class Engines:
         from ultudy.study.llm import make_llm_client
 
         s = self.settings
-        return make_llm_client(provider=s.llm_provider, base_url=s.llm_base_url,
-                               api_key=s.llm_api_key, model=s.llm_model)  # fmt: skip
+        return make_llm_client(
+            provider=s.llm_provider,
+            base_url=s.llm_base_url,
+            api_key=s.llm_api_key,
+            model=s.llm_model,
+        )
 
     @cached_property
     def lesson_engine(self) -> LessonEngine:
@@ -58,8 +62,11 @@ class Engines:
 
         s = self.settings
         limits = PdfLimits(
-            max_pages=s.pdf_max_pages, max_chars_per_page=s.pdf_max_chars_per_page,
-            max_chars=s.pdf_max_chars, max_render_pixels=s.pdf_max_render_pixels,
-            time_limit_s=s.pdf_time_limit_s, memory_limit_mb=s.pdf_memory_limit_mb,
-        )  # fmt: skip
+            max_pages=s.pdf_max_pages,
+            max_chars_per_page=s.pdf_max_chars_per_page,
+            max_chars=s.pdf_max_chars,
+            max_render_pixels=s.pdf_max_render_pixels,
+            time_limit_s=s.pdf_time_limit_s,
+            memory_limit_mb=s.pdf_memory_limit_mb,
+        )
         return IsolatedPdfReader(path, limits)

@@ -20,9 +20,11 @@ FAILED_SHOWN = 50
 
 
 @router.get(
-    "/overview", response_model=AdminOverview, response_model_exclude_unset=True,
+    "/overview",
+    response_model=AdminOverview,
+    response_model_exclude_unset=True,
     summary="Queues, workers, health and the latest failed jobs",
-)  # fmt: skip
+)
 async def overview(state: State, jobs: Jobs, _admin: Admin) -> dict[str, Any]:
     _healthy, report = await health_report(state)
     failed = await jobs.list(None, status=JobStatus.FAILED, limit=FAILED_SHOWN)
@@ -42,9 +44,10 @@ def _queue(state: AppState, name: str) -> str:
 
 
 @router.post(
-    "/queues/{name}/pause", response_model=QueuePaused,
+    "/queues/{name}/pause",
+    response_model=QueuePaused,
     summary="Stop handing out this queue's jobs",
-)  # fmt: skip
+)
 async def pause(name: str, state: State, _admin: Admin) -> QueuePaused:
     await state.queues.pause(_queue(state, name))
     return QueuePaused(queue=name, paused=True)

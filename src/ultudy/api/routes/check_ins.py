@@ -12,7 +12,8 @@ from ultudy.api.deps import Caller, State
 from ultudy.api.job_routes import add_job_routes
 from ultudy.api.schemas.check_ins import CheckInResult
 from ultudy.api.state import AppState
-from ultudy.db.study import get_check_in, lesson_questions
+from ultudy.db.check_ins import get_check_in
+from ultudy.db.study import lesson_questions
 from ultudy.errors import JobInputError, NotFoundError
 from ultudy.kinds import JobType
 from ultudy.services.check_ins import self_assess
@@ -58,23 +59,34 @@ async def _checked_input(state: AppState, owner_id: str, body: SubmitCheckIn) ->
     ids = [a.question_id for a in body.answers]
     if len(set(ids)) != len(ids):
         raise JobInputError("each question may be answered once per check-in")
-    return {"lesson_id": str(body.lesson_id),
-            "answers": [{"question_id": str(a.question_id), "answer": a.answer}
-                        for a in body.answers]}  # fmt: skip
+    return {
+        "lesson_id": str(body.lesson_id),
+        "answers": [{"question_id": str(a.question_id), "answer": a.answer} for a in body.answers],
+    }
 
 
 add_job_routes(
-    router, "/submit", job_type=JobType.CHECK_IN_EVALUATION, parse=_parse,
-    prepare=_checked_input, result_model=CheckInResult, name="submit", responses=(404,),
-    summaries=("Grade a check-in in the background",
-               "Grade a check-in and wait for the result (sync)"),
-)  # fmt: skip
+    router,
+    "/submit",
+    job_type=JobType.CHECK_IN_EVALUATION,
+    parse=_parse,
+    prepare=_checked_input,
+    result_model=CheckInResult,
+    name="submit",
+    responses=(404,),
+    summaries=(
+        "Grade a check-in in the background",
+        "Grade a check-in and wait for the result (sync)",
+    ),
+)
 
 
 @router.post(
-    "/{check_in_id}/self-assess", response_model=CheckInResult,
-    response_model_exclude_unset=True, summary="Judge an answer graded 'unsure'",
-)  # fmt: skip
+    "/{check_in_id}/self-assess",
+    response_model=CheckInResult,
+    response_model_exclude_unset=True,
+    summary="Judge an answer graded 'unsure'",
+)
 async def self_assessment(
     check_in_id: uuid.UUID, body: SelfAssessment, state: State, caller: Caller
 ) -> dict[str, Any]:
@@ -82,5 +94,6 @@ async def self_assessment(
         check_in = await get_check_in(conn, caller.user_id, check_in_id)
         if check_in is None:
             raise NotFoundError("Check-in not found")
-        return await self_assess(conn, caller.user_id, check_in, str(body.question_id),
-                                 body.correct)  # fmt: skip
+        return await self_assess(
+            conn, caller.user_id, check_in, str(body.question_id), body.correct
+        )

@@ -35,9 +35,12 @@ async def document(document_id: uuid.UUID, state: State, caller: Caller) -> Docu
     return DocumentOut.of(found)
 
 
-@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Delete a document, all that was made from it, and its file",
-               responses=errors(409))  # 409: a job still works on it  # fmt: skip
+@router.delete(
+    "/{document_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a document, all that was made from it, and its file",
+    responses=errors(409),
+)  # 409: a job still works on it
 async def remove(document_id: uuid.UUID, state: State, caller: Caller) -> Response:
     async with state.db.transaction(caller.user_id) as conn:
         found = await find_document(conn, caller.user_id, document_id)

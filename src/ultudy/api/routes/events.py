@@ -41,10 +41,12 @@ UNAVAILABLE = "Live updates are unavailable right now; GET /jobs/{job_id} still 
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 LastEventQuery = Annotated[str | None, Query(alias="last_event_id", max_length=40)]
 STREAM: dict[int | str, dict[str, Any]] = {
-    200: {"description": "An event stream: `job.*` events, each with its stream id",
-          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    200: {
+        "description": "An event stream: `job.*` events, each with its stream id",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
     **errors(400),  # a malformed Last-Event-ID
-}  # fmt: skip
+}
 
 
 def _sse(event: JobEvent) -> ServerSentEvent:
@@ -59,16 +61,21 @@ async def _subscribe(state: AppState, owner_id: str, last_event_id: str | None) 
     except InvalidEventIdError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, exc.message) from None
     except RedisError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE,
-                            headers={"Retry-After": str(RETRY_AFTER_S)}) from exc  # fmt: skip
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        ) from exc
 
 
 def _replaced(state: AppState) -> dict[str, str]:
     """The last message of a stream closed for a newer one of its owner. A client should
     not reconnect on its own (that would close the next oldest, and so on in a circle)."""
     limit = state.settings.max_streams_per_user
-    return {"detail": f"You have more than {limit} live streams open; this one, the oldest, "
-                      "was closed. Reconnect when you need it again."}  # fmt: skip
+    return {
+        "detail": f"You have more than {limit} live streams open; this one, the oldest, "
+        "was closed. Reconnect when you need it again."
+    }
 
 
 def _replaced_sse(state: AppState) -> ServerSentEvent:
@@ -93,9 +100,11 @@ def _response(
 
 
 @router.get(
-    "/events", response_class=EventSourceResponse, responses=STREAM,
+    "/events",
+    response_class=EventSourceResponse,
+    responses=STREAM,
     summary="Server-sent events for all of the caller's jobs",
-)  # fmt: skip
+)
 async def all_events(
     state: State, caller: Caller, last_event_id: LastEventId = None, after: LastEventQuery = None
 ) -> EventSourceResponse:
@@ -114,9 +123,11 @@ async def all_events(
 
 
 @router.get(
-    "/{job_id}/events", response_class=EventSourceResponse, responses=STREAM,
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses=STREAM,
     summary="Server-sent events for one job; ends when it does",
-)  # fmt: skip
+)
 async def job_events(
     job_id: uuid.UUID,
     state: State,

@@ -35,12 +35,22 @@ async def health_report(state: AppState) -> tuple[bool, dict[str, Any]]:
     db_ok, db_ms, db_err = await _timed(state.db.ping())
     broker_ok, broker_ms, broker_err = await _timed(state.queues.redis.ping())
     report: dict[str, Any] = {
-        "database": {"reachable": db_ok, "rtt_ms": db_ms, "error": db_err,
-                     "backend": state.db.engine.dialect.name},
-        "broker": {"reachable": broker_ok, "rtt_ms": broker_ms, "error": broker_err,
-                   "embedded": state.embedded is not None},
-        "queues": {}, "workers": {}, "warnings": [],
-    }  # fmt: skip
+        "database": {
+            "reachable": db_ok,
+            "rtt_ms": db_ms,
+            "error": db_err,
+            "backend": state.db.engine.dialect.name,
+        },
+        "broker": {
+            "reachable": broker_ok,
+            "rtt_ms": broker_ms,
+            "error": broker_err,
+            "embedded": state.embedded is not None,
+        },
+        "queues": {},
+        "workers": {},
+        "warnings": [],
+    }
     if broker_ok:
         policy = await state.queues.eviction_policy()
         report["broker"]["eviction_policy"] = policy
@@ -61,10 +71,12 @@ async def health_report(state: AppState) -> tuple[bool, dict[str, Any]]:
 
 
 @router.get(
-    "/health/queues", response_model=HealthReport, response_model_exclude_unset=True,
+    "/health/queues",
+    response_model=HealthReport,
+    response_model_exclude_unset=True,
     responses={**errors(403), 503: {"model": HealthReport, "description": "unhealthy"}},
     summary="Queue counts, workers, broker and database health",
-)  # fmt: skip
+)
 async def queue_health(state: State, _admin: Admin, response: Response) -> dict[str, Any]:
     healthy, report = await health_report(state)
     response.status_code = status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
@@ -92,9 +104,11 @@ async def get_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobOut:
 
 
 @router.post(
-    "/{job_id}/cancel", response_model=JobOut, responses=errors(409),
+    "/{job_id}/cancel",
+    response_model=JobOut,
+    responses=errors(409),
     summary="Cancel a pending or running job",
-)  # fmt: skip
+)
 async def cancel_job(job_id: uuid.UUID, caller: Caller, jobs: Jobs) -> JobOut:
     return JobOut.of(await jobs.cancel(caller.user_id, job_id))
 

@@ -38,17 +38,27 @@ async def _checked_input(state: AppState, owner_id: str, body: GenerateLesson) -
 
 
 add_job_routes(
-    router, "/generate", job_type=JobType.LESSON_GENERATION, parse=_parse,
-    prepare=_checked_input, result_model=GeneratedLesson, name="generate", responses=(404,),
-    summaries=("Generate a lesson for a section in the background",
-               "Generate a lesson and wait for it (sync)"),
-)  # fmt: skip
+    router,
+    "/generate",
+    job_type=JobType.LESSON_GENERATION,
+    parse=_parse,
+    prepare=_checked_input,
+    result_model=GeneratedLesson,
+    name="generate",
+    responses=(404,),
+    summaries=(
+        "Generate a lesson for a section in the background",
+        "Generate a lesson and wait for it (sync)",
+    ),
+)
 
 
 @router.get(
-    "/{lesson_id}", response_model=LessonOut, response_model_exclude_unset=True,
+    "/{lesson_id}",
+    response_model=LessonOut,
+    response_model_exclude_unset=True,
     summary="A lesson (without its answer key)",
-)  # fmt: skip
+)
 async def lesson(lesson_id: uuid.UUID, state: State, caller: Caller) -> LessonOut:
     async with state.db.transaction(caller.user_id) as conn:
         found = await get_lesson(conn, caller.user_id, lesson_id)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from ultudy.api.deps import Caller, State
 from ultudy.api.schemas.check_ins import MasteryList, MasteryOut
-from ultudy.db.study import list_mastery
+from ultudy.db.check_ins import list_mastery
 
 router = APIRouter(tags=["mastery"])
 

@@ -21,10 +21,13 @@ router = APIRouter(tags=["operations"])
 )
 async def metrics(state: State, _admin: Admin) -> Response:
     registry = CollectorRegistry()
-    queue_jobs = Gauge("ultudy_queue_jobs", "Jobs in the broker by queue and state",
-                       ["queue", "state"], registry=registry)  # fmt: skip
-    workers = Gauge("ultudy_queue_workers", "Live workers by queue", ["queue"],
-                    registry=registry)  # fmt: skip
+    queue_jobs = Gauge(
+        "ultudy_queue_jobs",
+        "Jobs in the broker by queue and state",
+        ["queue", "state"],
+        registry=registry,
+    )
+    workers = Gauge("ultudy_queue_workers", "Live workers by queue", ["queue"], registry=registry)
     rows = Gauge("ultudy_jobs_rows", "Job rows in SQL by status", ["status"], registry=registry)
     for queue, counts in (await state.queues.counts()).items():
         for name, value in counts.items():

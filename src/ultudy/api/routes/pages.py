@@ -23,9 +23,16 @@ def _page(request: Request, state: Any, name: str, **context: Any) -> Response:
     who = identity_in(request.scope)
     if who is None:
         return RedirectResponse("/signin", status_code=303)
-    return templates.TemplateResponse(request, f"{name}.html", {
-        "user": who, "poll_ms": state.settings.poll_interval_ms, "page": name, **context,
-    })  # fmt: skip
+    return templates.TemplateResponse(
+        request,
+        f"{name}.html",
+        {
+            "user": who,
+            "poll_ms": state.settings.poll_interval_ms,
+            "page": name,
+            **context,
+        },
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -55,7 +62,13 @@ async def admin(request: Request, state: State) -> Response:
 
 @router.get("/signin", response_class=HTMLResponse)
 async def signin(request: Request, state: State) -> Response:
-    return templates.TemplateResponse(request, "signin.html", {
-        "user": None, "auth": state.settings.auth.value, "page": "signin",
-        "poll_ms": state.settings.poll_interval_ms,
-    })  # fmt: skip
+    return templates.TemplateResponse(
+        request,
+        "signin.html",
+        {
+            "user": None,
+            "auth": state.settings.auth.value,
+            "page": "signin",
+            "poll_ms": state.settings.poll_interval_ms,
+        },
+    )

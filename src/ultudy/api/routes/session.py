@@ -39,25 +39,34 @@ def _secure(settings: Settings) -> bool:
 
 
 @router.post(
-    "", response_model=SessionOut, responses=errors(401),
+    "",
+    response_model=SessionOut,
+    responses=errors(401),
     summary="Sign in (sets the session cookie)",
-)  # fmt: skip
+)
 async def sign_in(body: SignIn, state: State, response: Response) -> SessionOut:
     dev = state.settings.auth is AuthMode.DEV
     secret = ((body.user_id if dev else body.token) or "").strip()
     try:
         identity = await authenticate(
-            state, user_header=secret if dev else None,
+            state,
+            user_header=secret if dev else None,
             authorization=None if dev else f"Bearer {secret}",
-        )  # fmt: skip
+        )
     except AuthError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.message) from exc
     value, max_age_s = secret, state.settings.token_ttl_s
     if identity.token is not None:
         value = session_token(state.settings, identity.token)
         max_age_s = min(max_age_s, identity.token.exp - int(time.time()))
-    response.set_cookie(SESSION_COOKIE, value, max_age=max_age_s, httponly=True,
-                        samesite="strict", secure=_secure(state.settings))  # fmt: skip
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=max_age_s,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(state.settings),
+    )
     return SessionOut(
         user_id=identity.user_id, is_admin=identity.is_admin, auth=state.settings.auth
     )
@@ -69,9 +78,10 @@ async def whoami(caller: Caller, state: State) -> SessionOut:
 
 
 @router.delete(
-    "", status_code=status.HTTP_204_NO_CONTENT,
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
     summary="Sign out: revoke the token that signed this request (cookie or header)",
-)  # fmt: skip
+)
 async def sign_out(request: Request, state: State, response: Response) -> None:
     caller = identity_in(request.scope)  # None: nothing valid to revoke, just clear
     if caller is not None and caller.token is not None:
@@ -79,5 +89,6 @@ async def sign_out(request: Request, state: State, response: Response) -> None:
             await revocation.revoke(state.queues.redis, state.settings.redis_prefix, caller.token)
         except RedisError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, NOT_REVOKED) from exc
-    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict",
-                           secure=_secure(state.settings))  # fmt: skip
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="strict", secure=_secure(state.settings)
+    )

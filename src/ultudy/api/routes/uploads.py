@@ -67,8 +67,12 @@ async def _store(
         raise too_large(state) from exc
     await keep_within_quota(state, store, owner_id, key, size)
     name = (file.filename or "upload.pdf").rsplit("/", 1)[-1][:255]
-    return {"storage_key": key, "filename": name, "title": (title or "").strip() or None,
-            "size_bytes": size}  # fmt: skip
+    return {
+        "storage_key": key,
+        "filename": name,
+        "title": (title or "").strip() or None,
+        "size_bytes": size,
+    }
 
 
 FileField = Annotated[UploadFile | None, File(description="the PDF")]
@@ -87,8 +91,9 @@ def _parse(file: FileField = None, title: TitleField = None) -> UploadForm:
 
 async def _checked_input(state: AppState, owner_id: str, form: UploadForm) -> dict[str, Any]:
     if form.file is None:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            "Send the PDF as the multipart form field 'file'.")  # fmt: skip
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "Send the PDF as the multipart form field 'file'."
+        )
     return await _store(state, owner_id, form.file, form.title)
 
 
@@ -97,9 +102,17 @@ async def _discard(state: AppState, job_input: dict[str, Any]) -> None:
 
 
 add_job_routes(
-    router, "/pdf-structured", job_type=JobType.MATERIAL_UPLOAD, parse=_parse,
-    prepare=_checked_input, discard=_discard, result_model=UploadResult, name="upload",
+    router,
+    "/pdf-structured",
+    job_type=JobType.MATERIAL_UPLOAD,
+    parse=_parse,
+    prepare=_checked_input,
+    discard=_discard,
+    result_model=UploadResult,
+    name="upload",
     responses=(400, 409, 415),  # 409: past the caller's storage quota (api/quota.py)
-    summaries=("Upload a PDF; extraction runs as a background job",
-               "Upload a PDF and wait for its sections (sync)"),
-)  # fmt: skip
+    summaries=(
+        "Upload a PDF; extraction runs as a background job",
+        "Upload a PDF and wait for its sections (sync)",
+    ),
+)

@@ -50,9 +50,15 @@ class MasteryOut(BaseModel):
 
     @classmethod
     def of(cls, row: Any) -> MasteryOut:
-        return cls(concept_id=str(row.concept_id), name=row.name, p_known=round(row.p_known, 4),
-                   attempts=row.attempts, correct=row.correct, lesson_id=str(row.lesson_id),
-                   updated_at=iso(row.updated_at))  # fmt: skip
+        return cls(
+            concept_id=str(row.concept_id),
+            name=row.name,
+            p_known=round(row.p_known, 4),
+            attempts=row.attempts,
+            correct=row.correct,
+            lesson_id=str(row.lesson_id),
+            updated_at=iso(row.updated_at),
+        )
 
 
 class MasteryList(BaseModel):

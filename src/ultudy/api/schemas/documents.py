@@ -20,9 +20,14 @@ class DocumentSummary(BaseModel):
 
     @classmethod
     def of(cls, row: Any) -> DocumentSummary:
-        return cls(id=str(row.id), title=row.title, filename=row.filename,
-                   page_count=row.page_count, section_count=row.section_count,
-                   created_at=iso(row.created_at))  # fmt: skip
+        return cls(
+            id=str(row.id),
+            title=row.title,
+            filename=row.filename,
+            page_count=row.page_count,
+            section_count=row.section_count,
+            created_at=iso(row.created_at),
+        )
 
 
 class DocumentList(BaseModel):
@@ -40,9 +45,15 @@ class SectionOut(BaseModel):
 
     @classmethod
     def of(cls, row: Any) -> SectionOut:
-        return cls(id=str(row.id), title=row.title, level=row.level, page_start=row.page_start,
-                   page_end=row.page_end, char_count=row.char_count,
-                   lesson_id=str(row.lesson_id) if row.lesson_id else None)  # fmt: skip
+        return cls(
+            id=str(row.id),
+            title=row.title,
+            level=row.level,
+            page_start=row.page_start,
+            page_end=row.page_end,
+            char_count=row.char_count,
+            lesson_id=str(row.lesson_id) if row.lesson_id else None,
+        )
 
 
 class DocumentOut(BaseModel):
@@ -58,11 +69,16 @@ class DocumentOut(BaseModel):
     @classmethod
     def of(cls, found: DocumentRows) -> DocumentOut:
         doc = found.document
-        return cls(id=str(doc.id), title=doc.title, filename=doc.filename,
-                   page_count=doc.page_count, pages_without_text=doc.pages_without_text,
-                   pages_read_by_model=doc.pages_read_by_model or [],
-                   created_at=iso(doc.created_at),
-                   sections=[SectionOut.of(s) for s in found.sections])  # fmt: skip
+        return cls(
+            id=str(doc.id),
+            title=doc.title,
+            filename=doc.filename,
+            page_count=doc.page_count,
+            pages_without_text=doc.pages_without_text,
+            pages_read_by_model=doc.pages_read_by_model or [],
+            created_at=iso(doc.created_at),
+            sections=[SectionOut.of(s) for s in found.sections],
+        )
 
 
 class UploadedSection(BaseModel):

@@ -32,8 +32,10 @@ ERROR_REF = "#/components/schemas/ErrorOut"  # api/openapi.py adds ErrorOut to c
 
 def error_response(code: int) -> dict[str, Any]:
     """An error status as OpenAPI shows it: JSON, whatever the route's success is."""
-    return {"description": WHY[code],
-            "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}  # fmt: skip
+    return {
+        "description": WHY[code],
+        "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+    }
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

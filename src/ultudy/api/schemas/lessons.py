@@ -32,8 +32,9 @@ class QuestionOut(BaseModel):
     @classmethod
     def of(cls, row: Any) -> QuestionOut:
         mcq = {"choices": list(row.choices)} if row.type == "mcq" else {}
-        return cls(id=str(row.id), type=row.type, prompt=row.prompt,
-                   concept_id=str(row.concept_id), **mcq)  # fmt: skip
+        return cls(
+            id=str(row.id), type=row.type, prompt=row.prompt, concept_id=str(row.concept_id), **mcq
+        )
 
 
 class LessonOut(BaseModel):
@@ -49,11 +50,16 @@ class LessonOut(BaseModel):
     @classmethod
     def of(cls, found: LessonRows) -> LessonOut:
         row = found.lesson
-        return cls(lesson_id=str(row.id), section_id=str(row.section_id),
-                   document_id=str(row.document_id), section_title=row.section_title,
-                   engine=row.engine, summary=row.summary,
-                   concepts=[ConceptOut.of(c) for c in found.concepts],
-                   questions=[QuestionOut.of(q) for q in found.questions])  # fmt: skip
+        return cls(
+            lesson_id=str(row.id),
+            section_id=str(row.section_id),
+            document_id=str(row.document_id),
+            section_title=row.section_title,
+            engine=row.engine,
+            summary=row.summary,
+            concepts=[ConceptOut.of(c) for c in found.concepts],
+            questions=[QuestionOut.of(q) for q in found.questions],
+        )
 
 
 class GeneratedLesson(BaseModel):

@@ -41,15 +41,21 @@ class BatchedWriter(ABC):
     URGENT_LINGER_S: ClassVar[float]
 
     def __init__(
-        self, store: JobStore, *, linger_s: float = WORKER_LINGER_S,
+        self,
+        store: JobStore,
+        *,
+        linger_s: float = WORKER_LINGER_S,
         urgent_linger_s: float | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.store = store
         urgent = self.URGENT_LINGER_S if urgent_linger_s is None else urgent_linger_s
         self._commit: GroupCommit[Op, Any] = GroupCommit(
-            self._flush, name="job-writes", linger_s=linger_s, urgent_linger_s=urgent,
+            self._flush,
+            name="job-writes",
+            linger_s=linger_s,
+            urgent_linger_s=urgent,
             key=_job_key,
-        )  # fmt: skip
+        )
         # completions written behind and not yet settled (written, or given up)
         self._behind: set[asyncio.Future[None]] = set()
         # each running job's start write and its time, until its end is queued
@@ -67,8 +73,9 @@ class BatchedWriter(ABC):
         """Queued, not awaited: the processor starts at once; the row follows a moment later.
         If that write fails, so does the job's final write (same or later flush): retried."""
         at = utcnow()
-        future = self._commit.submit_nowait(Op(kind="start", job_id=job_id, owner_id=owner_id,
-                                               payload=at))  # fmt: skip
+        future = self._commit.submit_nowait(
+            Op(kind="start", job_id=job_id, owner_id=owner_id, payload=at)
+        )
         future.add_done_callback(_log_failure)
         self._starts[(job_id, owner_id)] = (future, at)
         return future
@@ -90,8 +97,9 @@ class BatchedWriter(ABC):
         return record
 
     async def create(self, record: JobRecord) -> None:
-        await self._commit.submit(Op(kind="create", job_id=record.id, owner_id=record.owner_id,
-                                     payload=record))  # fmt: skip
+        await self._commit.submit(
+            Op(kind="create", job_id=record.id, owner_id=record.owner_id, payload=record)
+        )
 
     async def progress(self, job_id: uuid.UUID, owner_id: str, pct: int, msg: str | None) -> None:
         op = Op(kind="progress", job_id=job_id, owner_id=owner_id, payload=(pct, msg))
@@ -111,16 +119,21 @@ class BatchedWriter(ABC):
         self._write_behind(op, start, written, settled, 0)
 
     def _write_behind(
-        self, op: Op, start: Start | None, written: Written, settled: asyncio.Future[None],
+        self,
+        op: Op,
+        start: Start | None,
+        written: Written,
+        settled: asyncio.Future[None],
         failures: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         def done(future: asyncio.Future[Any]) -> None:
             # If the job's start write failed (with this completion, or alone before it),
             # the row is not `processing`: the completion must carry the start, as a run.
             unstarted = start is not None and _failed(start[0])
             error = None if future.cancelled() else future.exception()
-            final = future.cancelled() or (error is None and (
-                future.result() is not None or op.kind == "run" or not unstarted))  # fmt: skip
+            final = future.cancelled() or (
+                error is None and (future.result() is not None or op.kind == "run" or not unstarted)
+            )
             if final:
                 try:
                     if not future.cancelled():
@@ -129,15 +142,24 @@ class BatchedWriter(ABC):
                     settled.set_result(None)
             elif failures < len(BEHIND_RETRY_S):
                 pause = BEHIND_RETRY_S[failures]
-                logger.warning("job %s: its completion was not written (%s); trying again in "
-                               "%g s", op.job_id, error or "its start was not", pause)  # fmt: skip
+                logger.warning(
+                    "job %s: its completion was not written (%s); trying again in %g s",
+                    op.job_id,
+                    error or "its start was not",
+                    pause,
+                )
                 again = op.as_run(start[1]) if start is not None and unstarted else op
                 loop = asyncio.get_running_loop()
-                loop.call_later(pause, self._write_behind, again, start, written, settled,
-                                failures + 1)  # fmt: skip
+                loop.call_later(
+                    pause, self._write_behind, again, start, written, settled, failures + 1
+                )
             else:
-                logger.error("job %s: its completion could not be written (%s); the "
-                             "reconciler will run the job again", op.job_id, error)  # fmt: skip
+                logger.error(
+                    "job %s: its completion could not be written (%s); the "
+                    "reconciler will run the job again",
+                    op.job_id,
+                    error,
+                )
                 settled.set_result(None)
 
         self._commit.submit_nowait(op).add_done_callback(done)

@@ -27,10 +27,10 @@ class SqliteWriter(BatchedWriter):
         # SQLite is a library, not a server: a flush is a few hundred microseconds of work,
         # done right here on the event loop. Through a thread it costs far more: each
         # statement waits for the GIL held by the busy loop.
-        self._inline = make_sync_sqlite_engine(store.db.url,
-                                               busy_timeout_ms=INLINE_BUSY_TIMEOUT_MS)  # fmt: skip
-        self._patient = make_sync_sqlite_engine(store.db.url,
-                                                busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)  # fmt: skip
+        self._inline = make_sync_sqlite_engine(store.db.url, busy_timeout_ms=INLINE_BUSY_TIMEOUT_MS)
+        self._patient = make_sync_sqlite_engine(
+            store.db.url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
+        )
 
     async def _apply(self, kept: list[tuple[int, Op]], results: list[Any]) -> None:
         steps = plan(kept)

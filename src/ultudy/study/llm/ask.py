@@ -92,5 +92,6 @@ class Asking:
         self._backoff_s = backoff_s
 
     async def _ask(self, request: Request, model: type[ModelT]) -> ModelT:
-        return await ask(self._client, request, model, max_attempts=self._max_attempts,
-                         backoff_s=self._backoff_s)  # fmt: skip
+        return await ask(
+            self._client, request, model, max_attempts=self._max_attempts, backoff_s=self._backoff_s
+        )

@@ -33,8 +33,11 @@ class LLMPageReader(Asking):
 
     async def read(self, png: bytes) -> str:
         request = Request(
-            what="page transcription", system=PAGE_SYSTEM, prompt="Transcribe this page.",
-            schema=PAGE_SCHEMA, images=(png,),
-        )  # fmt: skip
+            what="page transcription",
+            system=PAGE_SYSTEM,
+            prompt="Transcribe this page.",
+            schema=PAGE_SCHEMA,
+            images=(png,),
+        )
         result = await self._ask(request, _PageText)
         return result.text.strip()

@@ -58,13 +58,19 @@ class FontReader:
         sizes, bold, runs = self._fonts(visible)
         cells = 1 if sample else 1 + self._cells(text, start, visible)
         top = max(runs, key=lambda run: run.size)
-        return Line(page=self._page, index=index, text=text[start:end].strip(),
-                     size=Counter(sizes).most_common(1)[0][0],
-                     bold=bold >= BOLD_SHARE * len(sizes),
-                     mono=bool(MONO_FONT_RE.search(max(runs, key=_run_length).font)),
-                     chars=end - start if sample else len(sizes), cells=cells,
-                     y=self._char_box(visible[0])[2], top_size=top.size,
-                     top_text=text[top.first : top.last + 1].strip())  # fmt: skip
+        return Line(
+            page=self._page,
+            index=index,
+            text=text[start:end].strip(),
+            size=Counter(sizes).most_common(1)[0][0],
+            bold=bold >= BOLD_SHARE * len(sizes),
+            mono=bool(MONO_FONT_RE.search(max(runs, key=_run_length).font)),
+            chars=end - start if sample else len(sizes),
+            cells=cells,
+            y=self._char_box(visible[0])[2],
+            top_size=top.size,
+            top_text=text[top.first : top.last + 1].strip(),
+        )
 
     def _fonts(self, visible: list[int]) -> tuple[list[float], int, list[_Run]]:
         """Sizes, how many are bold, and runs of one size."""

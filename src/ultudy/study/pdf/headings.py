@@ -58,10 +58,15 @@ def heading_anchors(
     headings = _numbered_alike(_merge_wrapped(candidates))
     levels = _levels(headings)
     return [
-        Anchor(page=group[0].page, line=group[0].index, length=len(group),
-                title=_heading_text(group), level=level)
+        Anchor(
+            page=group[0].page,
+            line=group[0].index,
+            length=len(group),
+            title=_heading_text(group),
+            level=level,
+        )
         for group, level in zip(headings, levels, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 def _front_matter(

@@ -75,8 +75,9 @@ class IsolatedPdfReader:
             raise self._limits.time_error()
         started = time.monotonic()
         limits = dataclasses.asdict(self._limits)
-        child = _Child({**task, "path": self._path, "cpu_s": left_s, "limits": limits},
-                       self._limits)  # fmt: skip
+        child = _Child(
+            {**task, "path": self._path, "cpu_s": left_s, "limits": limits}, self._limits
+        )
         try:
             return _reply(self._limits, child.run(left_s, on_page, check))
         finally:
@@ -112,8 +113,10 @@ class _Child:
         self._limits = limits
         self._proc = subprocess.Popen(
             [sys.executable, "-m", CHILD_MODULE],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
         self._buffer = bytearray()
         self._timed_out = False
         assert self._proc.stdin is not None

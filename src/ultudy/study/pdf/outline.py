@@ -28,8 +28,7 @@ def outline_anchors(entries: list[Entry], pages: list[Page]) -> list[Anchor]:
         after = anchors[-1] if anchors and anchors[-1].page == page else None
         start = after.line + after.length if after else 0
         line, length = _locate(pages[page].lines, title, start) or (start, 0)
-        anchors.append(Anchor(page=page, line=line, length=length, title=title,
-                               level=level + 1))  # fmt: skip
+        anchors.append(Anchor(page=page, line=line, length=length, title=title, level=level + 1))
     return anchors
 
 

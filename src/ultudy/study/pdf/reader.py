@@ -83,8 +83,13 @@ def _render(page: Any, number: int, scale: float, limits: PdfLimits) -> Any:
     width, height = page.get_size()
     fitted = limits.render_scale(width, height, scale)
     if fitted < scale:
-        logger.info("page %d (%.0f x %.0f pt) rendered at scale %.3f to fit the pixel cap",
-                    number, width, height, fitted)  # fmt: skip
+        logger.info(
+            "page %d (%.0f x %.0f pt) rendered at scale %.3f to fit the pixel cap",
+            number,
+            width,
+            height,
+            fitted,
+        )
     return page.render(scale=fitted)
 
 
@@ -130,8 +135,9 @@ def _extract(
     texts = [clean("\n".join(page.lines)) for page in pages]
     empty = [n + 1 for n, text in enumerate(texts) if len(re.sub(r"\s", "", text)) < MIN_TEXT_CHARS]
     title, sections = layout(pages, outline, pdf.get_metadata_dict())
-    return ExtractedDocument(title=title, page_count=total, pages=texts, sections=sections,
-                             pages_without_text=empty)  # fmt: skip
+    return ExtractedDocument(
+        title=title, page_count=total, pages=texts, sections=sections, pages_without_text=empty
+    )
 
 
 def _read_page(pdf: Any, number: int, limits: PdfLimits, *, fonts: bool) -> Page:

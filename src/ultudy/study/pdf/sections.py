@@ -55,9 +55,15 @@ def build_sections(
         after = anchors[n + 1] if n + 1 < len(anchors) else None
         stop = (after.page, after.line) if after else None
         text, last = _span(pages, (anchor.page, anchor.line + anchor.length), stop, skip)
-        sections.append(Section(title=anchor.title, level=anchor.level,
-                                page_start=anchor.page + 1, page_end=max(last, anchor.page) + 1,
-                                text=text))  # fmt: skip
+        sections.append(
+            Section(
+                title=anchor.title,
+                level=anchor.level,
+                page_start=anchor.page + 1,
+                page_end=max(last, anchor.page) + 1,
+                text=text,
+            )
+        )
     return sections
 
 
@@ -70,8 +76,7 @@ def _preamble(
         return []
     if any(title_key(line) in CONTENTS_KEYS for line in text.split("\n")):
         return []
-    return [Section(title=title or "Document", level=1, page_start=1, page_end=last + 1,
-                    text=text)]  # fmt: skip
+    return [Section(title=title or "Document", level=1, page_start=1, page_end=last + 1, text=text)]
 
 
 def _span(
@@ -114,5 +119,10 @@ def layout(
 def _whole(pages: list[Page], title: str | None) -> Section:
     """One section for a document without headings: all of its text."""
     texts = [clean("\n".join(page.lines)) for page in pages]
-    return Section(title=title or "Document", level=1, page_start=1, page_end=len(pages),
-                   text="\n\n".join(text for text in texts if text))  # fmt: skip
+    return Section(
+        title=title or "Document",
+        level=1,
+        page_start=1,
+        page_end=len(pages),
+        text="\n\n".join(text for text in texts if text),
+    )

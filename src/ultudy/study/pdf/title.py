@@ -9,9 +9,21 @@ from ultudy.study.pdf.model import Line, Page
 
 TITLE_SIZE_RATIO = 1.12
 GENERIC_TITLES = frozenset(
-    {"untitled", "document", "title", "notitle", "none", "unknown", "presentation",
-     "powerpointpresentation", "slide", "pdf", "print", "microsoftword"}
-)  # fmt: skip
+    {
+        "untitled",
+        "document",
+        "title",
+        "notitle",
+        "none",
+        "unknown",
+        "presentation",
+        "powerpointpresentation",
+        "slide",
+        "pdf",
+        "print",
+        "microsoftword",
+    }
+)
 
 
 FILE_NAME_RE = re.compile(

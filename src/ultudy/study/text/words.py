@@ -61,8 +61,15 @@ ABBREVIATIONS: frozenset[str] = frozenset(
 """Words that, followed by a period, do not end a sentence."""
 
 DIVISION_WORDS: tuple[str, ...] = (
-    "chapter", "section", "part", "appendix", "lecture", "unit", "module", "week",
-)  # fmt: skip
+    "chapter",
+    "section",
+    "part",
+    "appendix",
+    "lecture",
+    "unit",
+    "module",
+    "week",
+)
 """Words that name a numbered division of a document ("Chapter 7", "Week 3"): they open
 numbered headings and running headers."""
 
@@ -114,9 +121,23 @@ def singular(token: str) -> str:
 
 
 _SUFFIXES = (
-    "ments", "ment", "ness", "ingly", "ings", "ing", "ions", "ion", "edly", "ies", "ied",
-    "ed", "es", "ly", "s", "e",
-)  # fmt: skip
+    "ments",
+    "ment",
+    "ness",
+    "ingly",
+    "ings",
+    "ing",
+    "ions",
+    "ion",
+    "edly",
+    "ies",
+    "ied",
+    "ed",
+    "es",
+    "ly",
+    "s",
+    "e",
+)
 
 
 def stem(word: str) -> str:

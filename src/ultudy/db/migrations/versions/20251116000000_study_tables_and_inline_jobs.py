@@ -15,9 +15,14 @@ from ultudy.db.migrations.rls import disable_owner_rls, enable_scope_rls_v1
 from ultudy.db.types import UTCDateTime
 
 STUDY_TABLES = (
-    "documents", "sections", "lessons", "concepts", "questions", "concept_mastery",
+    "documents",
+    "sections",
+    "lessons",
+    "concepts",
+    "questions",
+    "concept_mastery",
     "check_ins",
-)  # fmt: skip
+)
 
 
 revision = "20251116000000"

@@ -12,9 +12,15 @@ from ultudy.db.migrations.rls import enable_owner_rls, enable_scope_rls_v1
 
 # The owner-scoped tables as of this revision (not models.OWNER_SCOPED_TABLES, which grows).
 TABLES = (
-    "jobs", "documents", "sections", "lessons", "concepts", "questions", "concept_mastery",
+    "jobs",
+    "documents",
+    "sections",
+    "lessons",
+    "concepts",
+    "questions",
+    "concept_mastery",
     "check_ins",
-)  # fmt: skip
+)
 
 revision = "20251118000000"
 down_revision = "20251117000000"

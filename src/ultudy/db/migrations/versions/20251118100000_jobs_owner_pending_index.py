@@ -22,8 +22,13 @@ PENDING = sa.text("status = 'pending'")
 
 
 def upgrade() -> None:
-    op.create_index("ix_jobs_owner_pending", "jobs", ["owner_id"],
-                    postgresql_where=PENDING, sqlite_where=PENDING)  # fmt: skip
+    op.create_index(
+        "ix_jobs_owner_pending",
+        "jobs",
+        ["owner_id"],
+        postgresql_where=PENDING,
+        sqlite_where=PENDING,
+    )
 
 
 def downgrade() -> None:
