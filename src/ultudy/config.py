@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ultudy.db.urls import normalize_database_url
 from ultudy.errors import ConfigError
+from ultudy.logs import LogFormat
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 MIN_SECRET_KEY_CHARS = 32  # 32 characters of secrets.token_urlsafe: 192 bits
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     poll_interval_ms: Annotated[int, Field(ge=100)] = 2000
     sse_ping_s: Annotated[float, Field(gt=0)] = 15.0
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
+    # A worker's own /metrics (prometheus_client's server); unset: none. 0 picks a free port.
+    metrics_port: Annotated[int | None, Field(ge=0, le=65535)] = None
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("database_url", "database_system_url")
     @classmethod

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
-from ultudy.api import middleware, openapi, unavailable
+from ultudy.api import middleware, observe, openapi, unavailable
 from ultudy.api.auth import AuthError
 from ultudy.api.authn import Authentication
 from ultudy.api.csrf import CsrfGuard
@@ -25,6 +25,7 @@ from ultudy.api.routes import (
     mastery,
     metrics,
     pages,
+    probes,
     session,
     uploads,
 )
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
     app.add_middleware(Authentication)
     app.add_middleware(CsrfGuard, settings=settings)
     middleware.install(app, settings)  # body limit, dev loopback guard, security headers
+    app.add_middleware(observe.Observe)  # outermost: every answer has an id and is counted
 
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
         mastery.router,
         session.router,
         metrics.router,
+        probes.router,
     ):
         app.include_router(router)
     app.include_router(admin.router)

@@ -28,14 +28,14 @@ REVOKED = "this token was revoked (signed out); sign in again or create a new to
 UNCHECKED_PREFIXES = ("/static/",)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # Served without an identity: sign-in and sign-out, the pages (they redirect to /signin
-# themselves) and the API docs. Everything else, unknown paths included, needs one.
+# themselves), the API docs and the probes. Everything else, unknown paths included, needs one.
 PUBLIC_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = (
     (frozenset({"POST", "DELETE"}), re.compile(r"/session")),
     (
         frozenset({"GET", "HEAD"}),
         re.compile(
             r"/|/signin|/jobs-view|/admin|/(documents|lessons)/[^/]+/view"
-            r"|/docs|/docs/oauth2-redirect|/redoc|/openapi\.json"
+            r"|/docs|/docs/oauth2-redirect|/redoc|/openapi\.json|/livez|/readyz"
         ),
     ),
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Cookie, Depends, Header, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Query, Request, Security, status
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ultudy.api.auth import SESSION_COOKIE, AuthError, Identity
 from ultudy.api.authn import CHALLENGE, outcome
@@ -22,14 +23,34 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
+# The credentials api/authn.py accepts, as OpenAPI security schemes (any one will do).
+BEARER = HTTPBearer(
+    scheme_name="bearerToken",
+    description="ULTUDY_AUTH=token: a token from `ultudy token create NAME`",
+    auto_error=False,
+)
+DEV_USER = APIKeyHeader(
+    name="x-user-id",
+    scheme_name="devUser",
+    description="ULTUDY_AUTH=dev only (loopback): the caller's user id",
+    auto_error=False,
+)
+SESSION = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name="sessionCookie",
+    description="the browser session POST /session sets",
+    auto_error=False,
+)
+
+
 def get_identity(
     request: Request,
-    x_user_id: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
-    session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    _dev_user: Annotated[str | None, Security(DEV_USER)] = None,
+    _session: Annotated[str | None, Security(SESSION)] = None,
 ) -> Identity:
-    """The caller that api/authn.py resolved before the body was read. The parameters
-    are not read here: they document the credentials in OpenAPI."""
+    """The caller that api/authn.py resolved before the body was read. The security
+    parameters are not read here: they document the credentials in OpenAPI."""
     found = outcome(request.scope)
     if isinstance(found, AuthError):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, found.message, headers=CHALLENGE)

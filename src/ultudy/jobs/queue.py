@@ -192,11 +192,14 @@ class JobQueues:
     async def workers(self) -> dict[str, list[dict[str, str]]]:
         result: dict[str, list[dict[str, str]]] = {}
         for name, queue in self.queues.items():
-            clients = await queue.get_workers()
-            result[name] = [
-                {"id": c.get("rawname", ""), "addr": c.get("addr", ""), "age_s": c.get("age", "")}
-                for c in clients
-            ]
+            # A worker names each of its connections (commands, blocking reads) alike, and
+            # each process has a name of its own (`jobs.worker`): one entry per name.
+            seen: dict[str, dict[str, str]] = {}
+            for c in await queue.get_workers():
+                entry = {"id": c.get("rawname", ""), "addr": c.get("addr", "")}
+                entry["age_s"] = c.get("age", "")
+                seen.setdefault(entry["id"], entry)
+            result[name] = list(seen.values())
         return result
 
     async def pause(self, queue_name: str) -> None:

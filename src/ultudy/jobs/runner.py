@@ -17,14 +17,18 @@ from ultudy.db.types import utcnow
 from ultudy.errors import JobCancelledError, TransientError, UltudyError
 from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled
 from ultudy.jobs.events import EventLog
+from ultudy.jobs.metrics import RunWatch
 from ultudy.jobs.policy import ProgressThrottle, backoff_delay_ms
 from ultudy.jobs.record import JobRecord
 from ultudy.jobs.states import JobStatus
 from ultudy.jobs.types import JobKinds
 from ultudy.jobs.writer import JobWriter
-from ultudy.logs import current_job_id
+from ultudy.logs import current_job_id, current_request_id
 
 logger = logging.getLogger(__name__)
+
+# Where the API leaves the submitting request's id in a job's input (processors ignore it).
+REQUEST_ID_KEY = "_request_id"
 
 
 class Behind(enum.Enum):
@@ -99,32 +103,51 @@ class JobRunner:
         unexpected error (after recording it) so the queue can retry it.
         """
         current_job_id.set(str(job.job_id))
+        request_id = job.input_data.get(REQUEST_ID_KEY)
+        if request_id is not None:  # inline runs already have the request's
+            current_request_id.set(str(request_id))
         started = self.writer.start(job.job_id, job.owner_id)
         if not self.writer.writes_behind and await started is None:
             logger.info("row is not runnable (finished or cancelled); skipping")
             return None
+        watch = self._watch(job)
         feed = _LiveFeed(self, job, started)
         context = self._context(job, feed, StartAwareSignal(signal or NeverCancelled(), started))
         try:
             result = _storable(await self.kinds[job.type].processor(context, job.input_data))
         except JobCancelledError as exc:
+            watch.ended("cancelled")
             await self._finish(job, JobStatus.CANCELLED, "job.cancelled", "Cancelled")
             raise ExpectedFailure("cancelled", cause=exc) from exc
         except TransientError as exc:
+            watch.ended("retrying" if job.will_retry else "failed")
             logger.warning("job %s: %s", job.job_id, exc.message)
             await self._record_retryable(job, exc.message)
             raise
         except UltudyError as exc:
+            watch.ended("failed")
             await self._finish(job, JobStatus.FAILED, "job.failed", exc.message)
             raise ExpectedFailure(exc.message, cause=exc) from exc
         except Exception:
+            watch.ended("retrying" if job.will_retry else "failed")
             logger.exception("job %s (%s) raised unexpectedly", job.job_id, job.type)
             await self._record_retryable(job, None)
             raise
+        watch.ended("completed")
         # Not awaiting `started` first: the writer keeps the order, so the completion can
         # share the start's transaction, and it finds no `processing` row if the start did
         # not apply (cancelled or finished meanwhile).
         return await self._complete(job, result)
+
+    def _watch(self, job: Delivery) -> RunWatch:
+        known = job.type in self.kinds  # an unknown type fails in `run`, counted under it
+        return RunWatch(
+            queue=self.kinds[job.type].queue if known else job.type,
+            job_type=job.type,
+            owner_id=job.owner_id,
+            attempt=job.attempt,
+            enqueued_at=job.enqueued_at,
+        )
 
     def _context(self, job: Delivery, feed: _LiveFeed, signal: CancelSignal) -> JobContext[object]:
         throttle = ProgressThrottle(interval_s=self.progress_interval_s)

@@ -21,10 +21,11 @@ from ultudy.jobs.caps import PendingCap
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.record import JobRecord, new_job
-from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
+from ultudy.jobs.runner import REQUEST_ID_KEY, Behind, Delivery, ExpectedFailure, JobRunner
 from ultudy.jobs.states import JobStatus
 from ultudy.jobs.store import JobPage, JobStore
 from ultudy.jobs.writer import DirectWriter, JobWriter
+from ultudy.logs import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,14 @@ def _sync_error(failure: ExpectedFailure) -> UltudyError:
     if isinstance(failure.cause, JobCancelledError):
         return JobStateError("The job was cancelled")
     return JobInputError(failure.message)
+
+
+def _tagged(input_data: dict[str, Any]) -> dict[str, Any]:
+    """The input with the current request's id, which the job's log lines carry."""
+    request_id = current_request_id.get()
+    if request_id == "-":
+        return input_data
+    return {**input_data, REQUEST_ID_KEY: request_id}
 
 
 class JobService:
@@ -73,6 +82,7 @@ class JobService:
         """The sync endpoints: the same processor and the same row, run in this process,
         so they keep working with no worker. Raises the job's user-facing error."""
         self.queues.kinds[job_type]  # an unknown type is the caller's mistake: JobInputError
+        input_data = _tagged(input_data)
         record = await self.store.create(
             owner_id=owner_id, type=job_type, input_data=input_data, max_attempts=1, inline=True
         )
@@ -114,7 +124,7 @@ class JobService:
         record = new_job(
             owner_id=owner_id,
             type=job_type,
-            input_data=input_data,
+            input_data=_tagged(input_data),
             max_attempts=self.queues.settings.max_attempts,
             priority=priority,
             run_at=utcnow() + timedelta(seconds=delay_s) if delay_s > 0 else None,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal as signals
+import socket
 import uuid
 from typing import Any, Protocol
 
@@ -37,6 +39,7 @@ BURST_POLL_S = 0.05
 BURST_QUIET_CHECKS = 3
 # how long the cancel relay waits before subscribing again after losing the broker
 RELAY_RETRY_S = 1.0
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class WorkerParts(Protocol):
@@ -67,10 +70,12 @@ class WorkerProcess:
         parts: WorkerParts,
         *,
         queue_names: tuple[str, ...] | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.settings: Settings = parts.settings
         self.queues: JobQueues = parts.queues
         self.queue_names = queue_names or self.queues.kinds.queue_names
+        self.concurrency = concurrency  # None: each kind's own
         for name in self.queue_names:
             self.queues.kinds.by_queue(name)  # an unknown queue is a ConfigError, here
         self.store: JobStore = parts.store
@@ -85,12 +90,14 @@ class WorkerProcess:
         return {
             "connection": self.queues.redis_url,
             "prefix": s.redis_prefix,
-            "concurrency": self.queues.kinds.by_queue(queue_name).concurrency,
+            "concurrency": self.concurrency or self.queues.kinds.by_queue(queue_name).concurrency,
             "lockDuration": s.lock_duration_ms,
             "stalledInterval": s.stalled_interval_ms,
             "maxStalledCount": 2,
             "autorun": False,
-            "name": queue_name,
+            # One name per process (BullMQ's client name `…:w:NAME`), so that counting
+            # workers counts processes, not their connections.
+            "name": WORKER_NAME,
         }
 
     def make_bull_worker(self, name: str) -> BullWorker:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Annotated, Any
 
@@ -16,24 +15,15 @@ from ultudy.api.schemas.operations import HealthReport
 from ultudy.api.state import AppState
 from ultudy.jobs.states import JobStatus
 from ultudy.kinds import JobType
+from ultudy.probe import probe
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-HEALTH_TIMEOUT_S = 2.0
-
-
-async def _timed(check: Any) -> tuple[bool, float | None, str | None]:
-    start = time.perf_counter()
-    try:
-        await asyncio.wait_for(check, HEALTH_TIMEOUT_S)
-    except Exception as exc:
-        return False, None, f"{type(exc).__name__}: {exc}"[:200]
-    return True, round((time.perf_counter() - start) * 1000, 2), None
-
 
 async def health_report(state: AppState) -> tuple[bool, dict[str, Any]]:
-    db_ok, db_ms, db_err = await _timed(state.db.ping())
-    broker_ok, broker_ms, broker_err = await _timed(state.queues.redis.ping())
+    db, broker = await asyncio.gather(probe(state.db.ping()), probe(state.queues.redis.ping()))
+    db_ok, db_ms, db_err = db.reachable, db.rtt_ms, db.error
+    broker_ok, broker_ms, broker_err = broker.reachable, broker.rtt_ms, broker.error
     report: dict[str, Any] = {
         "database": {
             "reachable": db_ok,

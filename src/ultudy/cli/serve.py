@@ -1,4 +1,4 @@
-"""`ultudy`: run, api, worker, migrate, token, jobs."""
+"""`ultudy migrate|api|worker|run|embedded-broker`: the long-running processes."""
 
 from __future__ import annotations
 
@@ -10,43 +10,29 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ultudy.cli_errors import ConfigErrorTyper
-from ultudy.config import AuthMode, Settings
+from ultudy.cli.common import load_settings
+from ultudy.config import AuthMode
 from ultudy.embedded import EmbeddedValkey, resolve_redis_url
 from ultudy.errors import ConfigError
-from ultudy.logs import setup_logging
 
-app = ConfigErrorTyper(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
-token_app = typer.Typer(help="Bearer tokens for ULTUDY_AUTH=token.", no_args_is_help=True)
-app.add_typer(token_app, name="token")
-jobs_app = typer.Typer(help="Operator view of all owners' jobs.", no_args_is_help=True)
-app.add_typer(jobs_app, name="jobs")
 logger = logging.getLogger("ultudy")
 
 CHILD_STOP_TIMEOUT_S = 40
 
 
-def _settings() -> Settings:
-    settings = Settings()
-    setup_logging(settings.log_level)
-    return settings
-
-
-@app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
     from ultudy.db.migrate import upgrade
 
-    settings = _settings()
+    settings = load_settings()
     upgrade(settings.resolved_system_database_url)  # the owner login: it makes the tables
     typer.echo("database is up to date")
 
 
-@app.command()
 def api() -> None:
     """Serve the HTTP API and web UI."""
     import uvicorn
@@ -54,7 +40,7 @@ def api() -> None:
     from ultudy.api.app import create_app
     from ultudy.db.roles import check_urls
 
-    settings = _settings()
+    settings = load_settings()
     settings.check_bind()
     # Before the server: a refusal is one line here, a traceback inside uvicorn's lifespan.
     asyncio.run(
@@ -76,31 +62,45 @@ def api() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers go through ours (text or JSON)
         timeout_graceful_shutdown=10,
     )
 
 
-@app.command()
 def worker(
     queues: Annotated[
         str, typer.Option(help="Comma-separated queues to serve (default: every registered one).")
     ] = "",
     burst: Annotated[bool, typer.Option(help="Drain the queues, then exit.")] = False,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Jobs run at once per queue (default: ULTUDY_CONCURRENCY_*)."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="Serve this process's /metrics here (ULTUDY_METRICS_PORT)."
+        ),
+    ] = None,
 ) -> None:
     """Run a worker: takes jobs from the queues until stopped (SIGTERM/SIGINT)."""
     from ultudy import bootstrap
+    from ultudy.jobs.metrics import serve_metrics
     from ultudy.jobs.worker import WorkerCrashedError, WorkerProcess
 
-    settings = _settings()
+    settings = load_settings()
     kinds = bootstrap.load_kinds(settings)  # a bad setting fails before the broker
     names = tuple(q.strip() for q in queues.split(",") if q.strip()) or kinds.queue_names
     unknown = sorted(set(names) - set(kinds.queue_names))
     if unknown:
         raise ConfigError(f"unknown queue(s) {unknown}; known: {list(kinds.queue_names)}")
+    port = metrics_port if metrics_port is not None else settings.metrics_port
+    if port is not None:
+        serve_metrics(settings.metrics_host, port)
 
     async def main() -> None:
         async with bootstrap.running(settings, role="worker", kinds=kinds) as container:
-            process = WorkerProcess(container, queue_names=names)
+            process = WorkerProcess(container, queue_names=names, concurrency=concurrency)
             process.install_signal_handlers()
             await process.run(burst=burst)
 
@@ -115,7 +115,6 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "ultudy", *args], env=env)
 
 
-@app.command()
 def run(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes to start.")] = 1,
 ) -> None:
@@ -123,7 +122,7 @@ def run(
     worker(s). Ctrl-C stops them all."""
     from ultudy.db.migrate import upgrade
 
-    settings = _settings()
+    settings = load_settings()
     settings.check_bind()
     upgrade(settings.resolved_system_database_url)  # the owner login: it makes the tables
     redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
@@ -161,54 +160,9 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
             child.kill()
 
 
-@token_app.command("create")
-def token_create(
-    user: str,
-    admin: Annotated[bool, typer.Option(help="May see health and the admin dashboard.")] = False,
-) -> None:
-    """Print a signed bearer token for USER, valid for ULTUDY_TOKEN_TTL_S from now."""
-    from ultudy.api.auth import AuthError, create_token
-
-    try:
-        typer.echo(create_token(Settings(), user, admin=admin))
-    except AuthError as exc:
-        raise ConfigError(exc.message) from exc
-
-
-@token_app.command("revoke")
-def token_revoke(token: str) -> None:
-    """Refuse TOKEN from now on, and every browser session signed in with it."""
-    from ultudy.api.auth import AuthError, verify_token
-    from ultudy.api.revocation import revoke
-    from ultudy.jobs.queue import connect_redis
-
-    settings = _settings()
-    try:
-        claims = verify_token(settings, token)
-    except AuthError as exc:
-        raise typer.BadParameter(f"cannot revoke: {exc.message}") from exc
-    redis_url, embedded = resolve_redis_url(settings.redis_url, settings.data_dir)
-
-    async def main() -> None:
-        redis = connect_redis(redis_url)
-        try:
-            await revoke(redis, settings.redis_prefix, claims)
-        finally:
-            await redis.aclose()
-
-    try:
-        asyncio.run(main())
-    finally:
-        if embedded is not None:
-            embedded.stop()
-    until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(claims.exp))
-    typer.echo(f"revoked {claims.sub}'s token {claims.jti} (it would have expired {until})")
-
-
-@app.command("embedded-broker")
 def embedded_broker() -> None:
     """Run only the embedded Valkey broker and print its URL (for a separate API/worker)."""
-    settings = _settings()
+    settings = load_settings()
     server = EmbeddedValkey(settings.data_dir)
     typer.echo(json.dumps({"redis_url": server.start()}))
     try:
@@ -217,69 +171,7 @@ def embedded_broker() -> None:
         server.stop()
 
 
-def _with_service(work: Any) -> Any:
-    """Run `work(service)` against the configured database and broker."""
-    from ultudy import bootstrap
-
-    settings = _settings()
-
-    async def main() -> Any:
-        async with bootstrap.running(settings, role="cli") as container:
-            return await work(container.jobs)
-
-    return asyncio.run(main())
-
-
-@jobs_app.command("list")
-def jobs_list(
-    status: Annotated[str | None, typer.Option(help="pending, processing, completed...")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
-) -> None:
-    """The newest jobs of every owner, one JSON object per line."""
-    from ultudy.jobs.states import JobStatus
-
-    wanted = JobStatus(status) if status else None
-
-    async def work(service: Any) -> None:
-        page = await service.list(None, status=wanted, limit=limit)
-        for job in page.jobs:
-            typer.echo(
-                json.dumps(
-                    {
-                        k: job.to_public()[k]
-                        for k in (
-                            "id",
-                            "owner_id",
-                            "type",
-                            "status",
-                            "progress",
-                            "error_message",
-                            "created_at",
-                        )
-                    }
-                )
-            )
-
-    _with_service(work)
-
-
-@jobs_app.command("cancel")
-def jobs_cancel(job_id: str) -> None:
-    """Cancel a pending or running job of any owner."""
-    import uuid
-
-    async def work(service: Any) -> None:
-        typer.echo(json.dumps((await service.cancel(None, uuid.UUID(job_id))).to_public()))
-
-    _with_service(work)
-
-
-@jobs_app.command("retry")
-def jobs_retry(job_id: str) -> None:
-    """Run a failed or cancelled job again (as a new job); prints the new job id."""
-    import uuid
-
-    async def work(service: Any) -> None:
-        typer.echo(str((await service.retry(None, uuid.UUID(job_id))).id))
-
-    _with_service(work)
+def register(app: typer.Typer) -> None:
+    for command in (migrate, api, worker, run):
+        app.command()(command)
+    app.command("embedded-broker")(embedded_broker)
