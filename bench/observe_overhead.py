@@ -30,7 +30,8 @@ from ultudy.logs import setup_logging
 MICRO_JOBS = 20_000
 JOBS = 1000
 WARMUP_JOBS = 200
-ROUNDS = 3
+ROUNDS = 2
+PRODUCERS = 10
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 VARIANTS = {
     "before (main)": {"ULTUDY_LOG_LEVEL": "WARNING"},
@@ -64,8 +65,12 @@ async def drain(sys_: System, count: int) -> None:
     service, db = service_for(sys_)
     queue = service.queues.queues[JobType.LESSON_GENERATION.queue_name]
     before = await completed_in_queue(queue)
-    for _ in range(count):
-        await service.submit("bench", JobType.LESSON_GENERATION, {})
+
+    async def produce(n: int) -> None:
+        for _ in range(n):
+            await service.submit("bench", JobType.LESSON_GENERATION, {})
+
+    await asyncio.gather(*[produce(count // PRODUCERS) for _ in range(PRODUCERS)])
     while await completed_in_queue(queue) - before < count:
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.3)  # the completions written behind
