@@ -21,8 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from bench.common import ROOT, System, median, system, table, write_result
 from bench.job_system import PREFIX, completed_in_queue, service_for
+from ultudy.api.observe import Observe
 from ultudy.jobs.metrics import RunWatch
 from ultudy.kinds import JobType
 from ultudy.logs import setup_logging
@@ -54,6 +57,31 @@ def micro(level: str, fmt: str) -> float:
         )
         watch.ended("completed")
     return (time.process_time() - start) / MICRO_JOBS * 1e6
+
+
+def http_micro() -> tuple[float, float]:
+    """CPU µs per request of a bare ASGI app, without and with the `Observe` middleware
+    (request id in and out, the HTTP histogram)."""
+
+    async def bare(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def calls(app: ASGIApp) -> float:
+        scope = {"type": "http", "method": "GET", "path": "/livez", "headers": []}
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(_message: Message) -> None:
+            return None
+
+        start = time.process_time()
+        for _ in range(MICRO_JOBS):
+            await app(dict(scope), receive, send)
+        return (time.process_time() - start) / MICRO_JOBS * 1e6
+
+    return asyncio.run(calls(bare)), asyncio.run(calls(Observe(bare)))
 
 
 def cpu_s(pid: int) -> float:
@@ -103,6 +131,7 @@ def main() -> None:
         for level, fmt in (("WARNING", "text"), ("INFO", "text"), ("INFO", "json"))
     ]
     setup_logging("WARNING")
+    bare_us, observed_us = http_micro()
     with tempfile.TemporaryDirectory(prefix="ultudy-before-") as before_dir:
         archive = subprocess.run(
             ["git", "archive", "main", "src"], cwd=ROOT, check=True, capture_output=True
@@ -139,6 +168,14 @@ def main() -> None:
             "alternating rounds, concurrency 10, shared 2-core machine)",
             "",
             table(["RunWatch start + end, log setting", "CPU µs per job"], micro_rows),
+            "",
+            table(
+                ["bare ASGI app", "CPU µs per request"],
+                [
+                    ["without Observe", f"{bare_us:.1f}"],
+                    ["with Observe (request id, HTTP histogram)", f"{observed_us:.1f}"],
+                ],
+            ),
             "",
             table(
                 ["worker process", "median CPU ms per job", "vs before", "rounds"],
