@@ -45,6 +45,12 @@ def clean_env(data_dir: Path, **settings: str) -> dict[str, str]:
         (["run"], {"host": "0.0.0.0"}, "only binds to loopback"),
         (["token", "create", "bob"], {}, "set ULTUDY_SECRET_KEY"),
         (["embedded-broker"], {"log_level": "loud"}, "ULTUDY_LOG_LEVEL: is not a logging level"),
+        (["check"], {"log_format": "xml"}, "ULTUDY_LOG_FORMAT: Input should be 'text' or 'json'"),
+        (
+            ["worker", "--burst"],
+            {"metrics_host": "203.0.113.9", "metrics_port": "0"},
+            "cannot serve metrics on 203.0.113.9:0",
+        ),
     ],
 )
 def test_a_configuration_error_is_one_line_and_exit_code_2(

@@ -12,6 +12,8 @@ import time
 
 from prometheus_client import Counter, Histogram, start_http_server
 
+from ultudy.errors import ConfigError
+
 logger = logging.getLogger("ultudy.jobs")
 
 # Jobs run from milliseconds (a check-in) to minutes (a 2,000-page PDF).
@@ -123,7 +125,10 @@ class RunWatch:
 def serve_metrics(host: str, port: int) -> int:
     """prometheus_client's own server (a thread) for this process's /metrics; the port
     it listens on (0 picks a free one)."""
-    server, _thread = start_http_server(port, addr=host)
+    try:
+        server, _thread = start_http_server(port, addr=host)
+    except OSError as exc:  # taken, or not an address of this host: the operator's to fix
+        raise ConfigError(f"cannot serve metrics on {host}:{port}: {exc.strerror}") from None
     bound = int(server.server_port)
     logger.info("metrics on http://%s:%d/metrics", host, bound)
     return bound

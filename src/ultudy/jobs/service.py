@@ -50,10 +50,13 @@ def _sync_error(failure: ExpectedFailure) -> UltudyError:
 
 
 def _tagged(input_data: dict[str, Any]) -> dict[str, Any]:
-    """The input with the current request's id, which the job's log lines carry."""
+    """The input with the current request's id, which the job's log lines carry (a retry's
+    input loses its first run's)."""
     request_id = current_request_id.get()
     if request_id == "-":
-        return input_data
+        if REQUEST_ID_KEY not in input_data:
+            return input_data
+        return {k: v for k, v in input_data.items() if k != REQUEST_ID_KEY}
     return {**input_data, REQUEST_ID_KEY: request_id}
 
 
