@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.backends import Backend
 from tests.support.cli import run_cli
-from tests.support.harness import api, start_worker, stop, wait_for_status
+from tests.support.harness import api, start_worker, stop, wait_for_status, worker_process
 from tests.support.servers import free_port
+from ultudy.jobs.worker import WorkerProcess
 from ultudy.kinds import JobType
 from ultudy.logs import current_request_id
 
@@ -186,3 +188,13 @@ async def test_jobs_show_prints_the_whole_row(backend: Backend) -> None:
     assert body["owner_id"] == "bob"
     assert body["input_data"] == {"x": 1}
     assert body["status"] == "pending"
+
+
+async def test_worker_concurrency_overrides_every_queue_of_the_process(backend: Backend) -> None:
+    settings = backend.settings()
+    async with worker_process(settings, kind=partial(WorkerProcess, concurrency=2)) as worker:
+        options = {name: worker.make_bull_worker(name).opts for name in QUEUES}
+    assert {name: opts["concurrency"] for name, opts in options.items()} == dict.fromkeys(QUEUES, 2)
+    async with worker_process(settings) as worker:
+        default = worker.make_bull_worker("check-in-evaluation").opts["concurrency"]
+    assert default == settings.concurrency_check_in_evaluation
