@@ -77,6 +77,19 @@ def _until_completed(base: str, job_id: str, headers: dict[str, str]) -> dict[st
         time.sleep(0.1)
 
 
+def _until_serving(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """A worker serves its metrics once it has started (a cold start imports a lot)."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, "the worker exited"
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, url
+            time.sleep(0.1)
+
+
 def _with_port(command: list[str], port: int) -> list[str]:
     at = command.index("--metrics-port")
     return [*command[: at + 1], str(port), *command[at + 2 :]]
@@ -113,6 +126,8 @@ def test_the_compose_commands_run_a_job_through_two_apis_and_two_workers(
         try:
             for base in bases:
                 assert httpx.get(f"{base}/readyz").status_code == 200
+            for port, worker in zip(ports, workers, strict=True):
+                _until_serving(f"http://127.0.0.1:{port}/metrics", worker)
             accepted = httpx.post(
                 f"{bases[0]}/upload/pdf-structured-async",
                 headers=headers,
