@@ -25,7 +25,7 @@ class GenerateLesson(BaseModel):
     section_id: uuid.UUID
 
 
-def _parse(body: GenerateLesson) -> GenerateLesson:
+async def _parse(body: GenerateLesson) -> GenerateLesson:
     return body
 
 
