@@ -64,7 +64,10 @@ class PendingCap:
         self._in_flight[owner_id] += 1
         try:
             bound = self._bounds.get(owner_id)
-            if bound is None or bound.count >= self.limit or self.clock() - bound.at > FRESH_S:
+            stale = bound is not None and self.clock() - bound.at > FRESH_S
+            if bound is None or bound.count >= self.limit or stale:
+                if bound is not None and stale:
+                    bound.at = self.clock()  # one recount at a time; others use the bound
                 await self._count(owner_id, ahead)
             else:
                 bound.count += 1
