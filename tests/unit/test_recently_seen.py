@@ -3,6 +3,7 @@ are forgotten together."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from ultudy.api.seen import RecentlySeen
@@ -35,3 +36,35 @@ def test_a_documents_keys_are_forgotten_together() -> None:
     seen.forget_document("alice", doc)
     assert not any(key in seen for key in keys)
     assert len(seen._seen) == 2
+
+
+async def test_concurrent_checks_of_one_key_share_one_query() -> None:
+    calls = []
+    release = asyncio.Event()
+
+    async def check() -> bool:
+        calls.append(1)
+        await release.wait()
+        return True
+
+    seen = RecentlySeen()
+    waiting = [asyncio.create_task(seen.confirmed("k", check)) for _ in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiting) == [True] * 5
+    assert len(calls) == 1
+    assert await seen.confirmed("k", check)  # kept: no second query
+    assert len(calls) == 1
+
+
+async def test_a_no_is_not_kept() -> None:
+    calls = []
+
+    async def check() -> bool:
+        calls.append(1)
+        return False
+
+    seen = RecentlySeen()
+    assert not await seen.confirmed("k", check)
+    assert not await seen.confirmed("k", check)
+    assert len(calls) == 2

@@ -11,9 +11,10 @@ instead of a 404 (the same outcome as a delete racing a submit). A no is never k
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 
 SECTION_SEEN_S = 5.0
 MAX_KEYS = 10_000
@@ -33,6 +34,22 @@ class RecentlySeen:
         self.size = size
         self.clock = clock
         self._seen: dict[Hashable, float] = {}
+        self._checking: dict[Hashable, asyncio.Future[bool]] = {}
+
+    async def confirmed(self, key: Hashable, check: Callable[[], Awaitable[bool]]) -> bool:
+        """True if `key` was seen lately, else what `check` says (a yes is kept).
+        Concurrent callers for one key share one check: when a busy key's time runs out,
+        the requests in flight for it make one query, not one each."""
+        if key in self:
+            return True
+        running = self._checking.get(key)
+        if running is None:
+            running = self._checking[key] = asyncio.ensure_future(check())
+            running.add_done_callback(lambda _done: self._checking.pop(key, None))
+        found = await asyncio.shield(running)  # one caller's cancel is not the others'
+        if found:
+            self.add(key)
+        return found
 
     def __contains__(self, key: Hashable) -> bool:
         at = self._seen.get(key)

@@ -30,13 +30,13 @@ async def _parse(body: GenerateLesson) -> GenerateLesson:
 
 
 async def _checked_input(state: AppState, owner_id: str, body: GenerateLesson) -> dict[str, Any]:
-    key = (owner_id, body.document_id, body.section_id)
-    if key not in state.sections_seen:  # api/seen.py: why a recent yes may stand
+    async def check() -> bool:
         async with state.db.transaction(owner_id) as conn:
-            found = await section_exists(conn, owner_id, body.document_id, body.section_id)
-        if not found:
-            raise NotFoundError("No such section in that document")
-        state.sections_seen.add(key)
+            return await section_exists(conn, owner_id, body.document_id, body.section_id)
+
+    key = (owner_id, body.document_id, body.section_id)
+    if not await state.sections_seen.confirmed(key, check):  # api/seen.py: why a yes stands
+        raise NotFoundError("No such section in that document")
     return {"document_id": str(body.document_id), "section_id": str(body.section_id)}
 
 
