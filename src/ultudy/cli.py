@@ -76,6 +76,7 @@ def api() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        access_log=settings.access_log,  # a line per request: off unless asked for
         timeout_graceful_shutdown=10,
     )
 

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     poll_interval_ms: Annotated[int, Field(ge=100)] = 2000
     sse_ping_s: Annotated[float, Field(gt=0)] = 15.0
     log_level: str = "INFO"
+    access_log: bool = False
 
     @field_validator("database_url", "database_system_url")
     @classmethod
