@@ -9,9 +9,10 @@
 
 Every row gives the API process's CPU per request (utime + stime from /proc/PID/stat over
 the measured span): on a shared machine that is the figure to compare, wall-clock ones
-move with the neighbours' load. `--compare DIR` runs a second API process from another
-checkout's `src` (e.g. a `git worktree` of main) beside this one, same database, broker
-and worker; rounds alternate between the two, so before/after are measured in one run.
+move with the neighbours' load. `--compare DIR` (or `LABEL=DIR,LABEL=DIR`) runs more API
+processes from other checkouts' `src` folders (e.g. `git archive main src | tar -x`)
+beside this one, same database, broker and worker; rounds alternate between them, so
+before/after are measured in one run.
 Targets (issue 16): ≥ 1,000 submits/s from one API process; p99 < 25 ms at 500/s.
 
     python -m bench.http_enqueue [--rates 200,500] [--duration 30] [--max 10]
@@ -73,6 +74,15 @@ def row(label: str, rate: int, duration_s: float, result: Outcome) -> list[objec
     ]
 
 
+def compared(spec: str) -> list[tuple[str, str]]:
+    """`--compare` as (label, src folder) pairs: `DIR` or `LABEL=DIR,LABEL=DIR...`."""
+    pairs = []
+    for item in filter(None, spec.split(",")):
+        label, _, src = item.rpartition("=")
+        pairs.append((label or "compare", src))
+    return pairs
+
+
 def run(args: argparse.Namespace) -> list[list[object]]:
     rates = [int(r) for r in args.rates.split(",") if r] + ([MAX_MODE] if args.max else [])
     settings = {
@@ -86,7 +96,7 @@ def run(args: argparse.Namespace) -> list[list[object]]:
     with system(**settings) as sys_:
         body = asyncio.run(seed_section(sys_))
         targets = []
-        for label, src in [("this", ""), *([("compare", args.compare)] if args.compare else [])]:
+        for label, src in [("this", ""), *compared(args.compare)]:
             proc, port = sys_.start_api(src=src)
             targets.append(Target(label, proc.pid, port))
             print(f"API {label}: pid {proc.pid}, port {port}", flush=True)
@@ -110,7 +120,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
     parser.add_argument("--max", type=float, default=10.0, help="seconds of max mode; 0: none")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--compare", default="", help="another checkout's src folder")
+    parser.add_argument(
+        "--compare", default="", help="other checkouts' src folders: DIR or LABEL=DIR,..."
+    )
     args = parser.parse_args()
     rows = run(args)
     headers = [
