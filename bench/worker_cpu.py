@@ -31,6 +31,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from bench.common import System, median, system, table, write_result
+from bench.http_enqueue import compared
 from bench.job_system import (
     PREFIX,
     RAW_PREFIX,
@@ -95,26 +96,26 @@ def cpu_of(groups: dict[str, list[int]]) -> dict[str, float]:
     return total
 
 
-async def queue_ours(sys_: System, n: int) -> list[uuid.UUID]:
-    service, db = service_for(sys_)
-    await service.queues.pause(QUEUE)
+async def queue_ours(sys_: System, n: int, prefix: str) -> list[uuid.UUID]:
+    jobs, db = service_for(sys_, prefix)
+    await jobs.queues.pause(QUEUE)
     body = {"document_id": str(uuid.uuid4()), "section_id": str(uuid.uuid4())}
     ids: list[uuid.UUID] = []
 
     async def produce(count: int) -> None:
         for _ in range(count):
-            ids.append((await service.submit("bench", JobType.LESSON_GENERATION, body)).id)
+            ids.append((await jobs.submit("bench", JobType.LESSON_GENERATION, body)).id)
 
     await asyncio.gather(*[produce(n // 50) for _ in range(50)])
-    await service.events.drain()
-    await service.queues.close()
-    await service.creator.close()
+    await jobs.events.drain()
+    await jobs.queues.close()
+    await jobs.creator.close()
     await db.dispose()
     return ids
 
 
-async def drain_ours(sys_: System, ids: list[uuid.UUID]) -> float:
-    queue = Queue(QUEUE, {"connection": sys_.redis_url, "prefix": PREFIX})
+async def drain_ours(sys_: System, ids: list[uuid.UUID], prefix: str) -> float:
+    queue = Queue(QUEUE, {"connection": sys_.redis_url, "prefix": prefix})
     db = Database(sys_.env["ULTUDY_DATABASE_URL"])
     start = time.perf_counter()
     await queue.resume()
@@ -166,37 +167,64 @@ def stop(sys_: System, procs: list[subprocess.Popen[bytes]]) -> None:
         sys_.procs.remove(proc)
 
 
+@dataclass
+class Variant:
+    """A set of worker processes: ours (from this checkout or another's `src`) or raw."""
+
+    label: str
+    prefix: str
+    procs: list[subprocess.Popen[bytes]]
+    groups: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def raw(self) -> bool:
+        return self.prefix == RAW_PREFIX
+
+    def round(self, sys_: System, n: int) -> Run:
+        if self.raw:
+            asyncio.run(queue_raw(sys_.redis_url, n))
+            return measure(self.groups, drain_raw(sys_.redis_url, n), n)
+        ids = asyncio.run(queue_ours(sys_, n, self.prefix))
+        return measure(self.groups, drain_ours(sys_, ids, self.prefix), n)
+
+
+def start_variants(
+    sys_: System, procs: int, concurrency: int, compare: list[tuple[str, str]]
+) -> list[Variant]:
+    env = {"ULTUDY_CONCURRENCY_LESSON_GENERATION": str(concurrency)}
+    variants = []
+    for label, src in [("ours", ""), *compare]:
+        extra = {**env, "ULTUDY_REDIS_PREFIX": f"{PREFIX}-{label}"}
+        if src:
+            extra["PYTHONPATH"] = src
+        started = [
+            sys_.spawn("-m", "ultudy", "worker", "--queues", QUEUE, **extra) for _ in range(procs)
+        ]
+        variants.append(Variant(label, extra["ULTUDY_REDIS_PREFIX"], started))
+    raw_args = ("-m", "bench.raw_bullmq_worker", sys_.redis_url, RAW_PREFIX, str(concurrency))
+    variants.append(Variant("raw", RAW_PREFIX, [sys_.spawn(*raw_args) for _ in range(procs)]))
+    return variants
+
+
 def one_config(
     sys_: System, procs: int, concurrency: int, args: argparse.Namespace
 ) -> list[list[object]]:
-    env = {"ULTUDY_CONCURRENCY_LESSON_GENERATION": str(concurrency)}
-    ours = [sys_.spawn("-m", "ultudy", "worker", "--queues", QUEUE, **env) for _ in range(procs)]
-    raw = [
-        sys_.spawn("-m", "bench.raw_bullmq_worker", sys_.redis_url, RAW_PREFIX, str(concurrency))
-        for _ in range(procs)
-    ]
+    variants = start_variants(sys_, procs, concurrency, compared(args.compare))
     time.sleep(3.0)
     broker = [asyncio.run(redis_pid(sys_.redis_url))]
-    # A first small round opens every pool, so that the backends can be found.
-    asyncio.run(drain_ours(sys_, asyncio.run(queue_ours(sys_, 200))))
-    asyncio.run(queue_raw(sys_.redis_url, 200))
-    asyncio.run(drain_raw(sys_.redis_url, 200))
     database = sys_.env["ULTUDY_DATABASE_URL"]
-    groups = {
-        "ours": {"workers": [p.pid for p in ours], "redis": broker, "postgres": []},
-        "raw": {"workers": [p.pid for p in raw], "redis": broker},
-    }
-    groups["ours"]["postgres"] = pg_backends([p.pid for p in ours], database)
-    results: dict[str, list[Run]] = {"ours": [], "raw": []}
+    for variant in variants:
+        # A first small round opens every pool, so that the backends can be found.
+        variant.groups = {"workers": [p.pid for p in variant.procs], "redis": broker}
+        variant.round(sys_, 200)
+        if not variant.raw:
+            variant.groups["postgres"] = pg_backends(variant.groups["workers"], database)
+    results: dict[str, list[Run]] = {v.label: [] for v in variants}
     for _ in range(args.rounds):
-        ids = asyncio.run(queue_ours(sys_, args.jobs))
-        results["ours"].append(measure(groups["ours"], drain_ours(sys_, ids), args.jobs))
-        asyncio.run(queue_raw(sys_.redis_url, args.jobs))
-        results["raw"].append(
-            measure(groups["raw"], drain_raw(sys_.redis_url, args.jobs), args.jobs)
-        )
-        print(procs, concurrency, results["ours"][-1], results["raw"][-1], flush=True)
-    stop(sys_, ours + raw)
+        for variant in variants:
+            results[variant.label].append(variant.round(sys_, args.jobs))
+        print(procs, concurrency, {k: v[-1] for k, v in results.items()}, flush=True)
+    stop(sys_, [p for v in variants for p in v.procs])
     return rows_for(procs, concurrency, results)
 
 
@@ -207,17 +235,17 @@ def span(values: list[float], fmt: str = "{:.0f}") -> str:
 
 def rows_for(procs: int, concurrency: int, results: dict[str, list[Run]]) -> list[list[object]]:
     rows: list[list[object]] = []
-    for name in ("ours", "raw"):
-        runs = results[name]
-        kinds = ("workers", "redis", "postgres")
+    kinds = ("workers", "redis", "postgres")
+    for name, runs in results.items():
         cpu = [span([r.cpu_ms.get(k, 0.0) for r in runs], "{:.2f}") for k in kinds]
         total = span([sum(r.cpu_ms.values()) for r in runs], "{:.2f}")
         rows.append([name, procs, concurrency, span([r.jobs_per_s for r in runs]), *cpu, total])
-    ratios = [
-        o.jobs_per_s / r.jobs_per_s * 100
-        for o, r in zip(results["ours"], results["raw"], strict=True)
-    ]
-    rows.append(["ours / raw", procs, concurrency, span(ratios, "{:.0f} %"), "", "", "", ""])
+    for name, runs in results.items():
+        if name == "raw":
+            continue
+        pairs = zip(runs, results["raw"], strict=True)
+        ratios = [o.jobs_per_s / r.jobs_per_s * 100 for o, r in pairs]
+        rows.append([f"{name} / raw", procs, concurrency, span(ratios, "{:.0f} %"), "", "", "", ""])
     return rows
 
 
@@ -227,6 +255,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--procs", default="1,2")
     parser.add_argument("--concurrency", default="10,50")
+    parser.add_argument(
+        "--compare", default="", help="ours from other checkouts' src: DIR or LABEL=DIR,..."
+    )
     args = parser.parse_args()
     settings = {
         "ULTUDY_PROCESSORS": "bench.noop:REGISTRY",
