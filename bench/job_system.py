@@ -37,7 +37,8 @@ from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import DirectWriter, batched_writer
 from ultudy.kinds import JobType
 
-CONCURRENCY = 10
+# worker concurrency; BENCH_CONCURRENCY=50 for issue 16's pickup target (p50 < 3, p99 < 10 ms)
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "10"))
 PRODUCERS = 10  # concurrent submitters, as concurrent web requests would be
 ENQUEUE_SAMPLES = 400
 PICKUP_SAMPLES = 150
