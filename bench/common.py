@@ -75,18 +75,24 @@ class System:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, *args], env=self.env, cwd=ROOT)
+    def spawn(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, *args], env={**self.env, **env}, cwd=ROOT)
         self.procs.append(proc)
         return proc
 
-    def start_api(self) -> None:
-        self.spawn("-m", "ultudy", "api")
+    def start_api(self, *, src: str = "") -> tuple[subprocess.Popen[bytes], int]:
+        """An `ultudy api` process; `src` runs another checkout's code (its `src` folder
+        first on the path), on its own port, for side-by-side comparisons."""
+        port = self.port if not src else free_port()
+        extra = {"ULTUDY_PORT": str(port)}
+        if src:
+            extra["PYTHONPATH"] = src
+        proc = self.spawn("-m", "ultudy", "api", **extra)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                httpx.get(f"{self.base_url}/docs", timeout=1)
-                return
+                httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+                return proc, port
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise RuntimeError("API did not start")

@@ -1,147 +1,151 @@
-"""The HTTP front door under an open-loop load: `POST /lessons/generate-async` sent at a
-fixed arrival rate against a real `ultudy api` process (a worker with no-op processors
-drains the queue), latency measured from each request's *intended* send time, so a server
-that falls behind shows its queue instead of slowing the load generator down.
+"""The HTTP front door: `POST /lessons/generate-async` against a real `ultudy api` process
+(a worker with no-op processors drains the queue).
 
-Prints, per rate: requests sent, answered 202, other answers, p50 / p99 / max latency, and
-the API process's CPU per request (from /proc/PID/stat). Target (issue 11): p99 < 25 ms at
-200 requests/s for 30 s.
+- open loop: requests at a fixed arrival rate (default 200/s and 500/s, 30 s each),
+  latency from each request's *intended* send time, so a server that falls behind shows
+  its queue instead of slowing the load generator down;
+- max: 64 connections sending back to back (closed loop): the most one API process
+  answers, in submits/s.
 
-    python -m bench.http_enqueue [--rates 200,500] [--duration 30]
+Every row gives the API process's CPU per request (utime + stime from /proc/PID/stat over
+the measured span): on a shared machine that is the figure to compare, wall-clock ones
+move with the neighbours' load. `--compare DIR` (or `LABEL=DIR,LABEL=DIR`) runs more API
+processes from other checkouts' `src` folders (e.g. `git archive main src | tar -x`)
+beside this one, same database, broker and worker; rounds alternate between them, so
+before/after are measured in one run.
+Targets (issue 16): ≥ 1,000 submits/s from one API process; p99 < 25 ms at 500/s.
+
+    python -m bench.http_enqueue [--rates 200,500] [--duration 30] [--max 10]
+                                 [--rounds 1] [--compare ../main/src]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
-from collections import Counter
-from dataclasses import dataclass, field
-
-import httpx
+from dataclasses import dataclass
 
 from bench.common import median, pct, system, table, write_result
 from bench.job_system import PREFIX, backend_label, remove_bench_data, seed_section
+from bench.loadgen import Client, Outcome, closed_loop, open_loop, request_bytes
 
 USER = {"x-user-id": "bench"}
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PATH = "/lessons/generate-async"
 CONNECTIONS = 64  # what a fleet of browsers behind a proxy would hold open
+MAX_MODE = 0  # the rate that stands for "as fast as it answers"
 
 
-@dataclass
-class Round:
-    rate: int
-    duration_s: float
-    latencies_ms: list[float] = field(default_factory=list)
-    codes: Counter[str] = field(default_factory=Counter)
-    cpu_s: float = 0.0
-
-    @property
-    def sent(self) -> int:
-        return sum(self.codes.values())
+@dataclass(frozen=True)
+class Target:
+    label: str
+    pid: int
+    port: int
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+async def measure(target: Target, body: dict[str, str], rate: int, duration_s: float) -> Outcome:
+    host = f"127.0.0.1:{target.port}"
+    request = request_bytes(host, PATH, body, USER)
+    async with Client("127.0.0.1", target.port, request, CONNECTIONS) as client:
+        for _ in range(100):  # warm the connections and the API's caches
+            await client.one()
+        if rate == MAX_MODE:
+            return await closed_loop(client, duration_s=duration_s, pid=target.pid)
+        return await open_loop(client, rate=rate, duration_s=duration_s, pid=target.pid)
 
 
-async def one(client: httpx.AsyncClient, body: dict[str, str], due: float, out: Round) -> None:
-    try:
-        response = await client.post("/lessons/generate-async", json=body)
-        code = str(response.status_code)
-    except httpx.HTTPError as exc:
-        code = type(exc).__name__
-    out.latencies_ms.append((time.perf_counter() - due) * 1000)
-    out.codes[code] += 1
-
-
-async def open_loop(
-    base: str, body: dict[str, str], rate: int, duration_s: float, api_pid: int
-) -> Round:
-    out = Round(rate, duration_s)
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(base_url=base, headers=USER, limits=limits, timeout=30) as client:
-        for _ in range(20):  # warm the connections and the API's caches
-            await client.post("/lessons/generate-async", json=body)
-        cpu_before = cpu_seconds(api_pid)
-        start = time.perf_counter()
-        tasks = []
-        for i in range(int(rate * duration_s)):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(client, body, due, out)))
-        await asyncio.gather(*tasks)
-        out.cpu_s = cpu_seconds(api_pid) - cpu_before
-    return out
-
-
-def row(result: Round) -> list[object]:
-    lat = result.latencies_ms
+def row(label: str, rate: int, duration_s: float, result: Outcome) -> list[object]:
+    lat = result.latencies_ms or [0.0]
     accepted = result.codes.get("202", 0)
     others = ", ".join(f"{k}×{v}" for k, v in sorted(result.codes.items()) if k != "202")
+    load = "max (64 conns)" if rate == MAX_MODE else f"{rate}/s"
     return [
-        f"{result.rate}/s × {result.duration_s:.0f} s",
+        label,
+        f"{load} × {duration_s:.0f} s",
         result.sent,
         accepted,
         others or "–",
+        f"{accepted / result.wall_s:.0f}",
         f"{median(lat):.1f}",
         f"{pct(lat, 99):.1f}",
         f"{max(lat):.0f}",
         f"{result.cpu_s / max(1, result.sent) * 1000:.2f}",
+        f"{result.own_cpu_s / max(1, result.sent) * 1000:.2f}",
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rates", default="200")
-    parser.add_argument("--duration", type=float, default=30.0)
-    args = parser.parse_args()
-    rates = [int(r) for r in args.rates.split(",")]
+def compared(spec: str) -> list[tuple[str, str]]:
+    """`--compare` as (label, src folder) pairs: `DIR` or `LABEL=DIR,LABEL=DIR...`."""
+    pairs = []
+    for item in filter(None, spec.split(",")):
+        label, _, src = item.rpartition("=")
+        pairs.append((label or "compare", src))
+    return pairs
+
+
+def run(args: argparse.Namespace) -> list[list[object]]:
+    rates = [int(r) for r in args.rates.split(",") if r] + ([MAX_MODE] if args.max else [])
     settings = {
         "ULTUDY_PROCESSORS": "bench.noop:REGISTRY",
         "ULTUDY_REDIS_PREFIX": PREFIX,
         "ULTUDY_CONCURRENCY_LESSON_GENERATION": "50",
         "ULTUDY_MAX_PENDING_JOBS_PER_USER": "1000000",
+        "ULTUDY_LOG_LEVEL": "ERROR",  # a warning per request would be measured otherwise
     }
-    results = []
+    rows: list[list[object]] = []
     with system(**settings) as sys_:
         body = asyncio.run(seed_section(sys_))
-        sys_.start_api()
-        api_pid = sys_.procs[-1].pid
+        targets = []
+        for label, src in [("this", ""), *compared(args.compare)]:
+            proc, port = sys_.start_api(src=src)
+            targets.append(Target(label, proc.pid, port))
+            print(f"API {label}: pid {proc.pid}, port {port}", flush=True)
         sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation")
         time.sleep(1.0)
-        for rate in rates:
-            results.append(
-                asyncio.run(open_loop(sys_.base_url, body, rate, args.duration, api_pid))
-            )
+        for _ in range(args.rounds):
+            for rate in rates:
+                duration = args.max if rate == MAX_MODE else args.duration
+                for target in targets:
+                    result = asyncio.run(measure(target, body, rate, duration))
+                    rows.append(row(target.label, rate, duration, result))
+                    print(rows[-1], flush=True)
         sys_.stop_all()
         asyncio.run(remove_bench_data(sys_))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rates", default="200,500", help="open-loop rates, comma-separated")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
+    parser.add_argument("--max", type=float, default=10.0, help="seconds of max mode; 0: none")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--compare", default="", help="other checkouts' src folders: DIR or LABEL=DIR,..."
+    )
+    args = parser.parse_args()
+    rows = run(args)
+    headers = [
+        "API",
+        "load × time",
+        "sent",
+        "202",
+        "other answers",
+        "202/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "API CPU ms / request",
+        "load generator CPU ms / request",
+    ]
     text = "\n".join(
         [
-            f"### HTTP enqueue, open loop (POST /lessons/generate-async, {CONNECTIONS} "
-            f"connections, latency from the intended send time, {backend_label()})",
+            f"### HTTP enqueue (POST {PATH}, {CONNECTIONS} connections, open-loop latency from "
+            f"the intended send time, {backend_label()})",
             "",
-            table(
-                [
-                    "rate × time",
-                    "sent",
-                    "202",
-                    "other answers",
-                    "p50 ms",
-                    "p99 ms",
-                    "max ms",
-                    "API CPU ms / request",
-                ],
-                [row(r) for r in results],
-            ),
+            table(headers, rows),
             "",
-            "Target: p99 < 25 ms at 200 requests/s.",
+            "Targets: ≥ 1,000 submits/s (max mode) from one API process; p99 < 25 ms at 500/s.",
         ]
     )
     write_result("http_enqueue", text)

@@ -37,7 +37,8 @@ from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import DirectWriter, batched_writer
 from ultudy.kinds import JobType
 
-CONCURRENCY = 10
+# worker concurrency; BENCH_CONCURRENCY=50 for issue 16's pickup target (p50 < 3, p99 < 10 ms)
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "10"))
 PRODUCERS = 10  # concurrent submitters, as concurrent web requests would be
 ENQUEUE_SAMPLES = 400
 PICKUP_SAMPLES = 150
@@ -94,7 +95,7 @@ async def remove_bench_data(sys_: System) -> None:
     await db.dispose()
     redis = Redis.from_url(sys_.redis_url)
     for prefix in (PREFIX, RAW_PREFIX):
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
         for start in range(0, len(keys), 1000):
             await redis.delete(*keys[start : start + 1000])
     await redis.aclose()
@@ -146,12 +147,12 @@ async def pickup_raw(url: str, prefix: str) -> list[float]:
     return samples
 
 
-def service_for(sys_: System) -> tuple[JobService, Database]:
+def service_for(sys_: System, prefix: str = PREFIX) -> tuple[JobService, Database]:
     settings = Settings(
         database_url=sys_.env["ULTUDY_DATABASE_URL"],
         redis_url=sys_.redis_url,
         retention_completed_count=100000,
-        redis_prefix=PREFIX,
+        redis_prefix=prefix,
     )
     db = Database(settings.resolved_database_url)
     kinds = load_kinds(settings)

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHES = [
     "bench.job_system",
     "bench.http_enqueue",
+    "bench.worker_cpu",
     "bench.pdf_extraction",
     "bench.lesson_time",
     "bench.grading_accuracy",

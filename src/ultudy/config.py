@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     # A worker's own /metrics (prometheus_client's server); unset: none. 0 picks a free port.
     metrics_port: Annotated[int | None, Field(ge=0, le=65535)] = None
     metrics_host: str = "127.0.0.1"
+    access_log: bool = False
 
     @field_validator("database_url", "database_system_url")
     @classmethod

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,11 +28,11 @@ from sqlalchemy import select
 from tests.support import backends
 from tests.support.backends import Backend
 from tests.support.harness import ROOT, api, api_server, eventually, sse_events, start_worker, stop
+from tests.support.sections import a_section
 from tests.support.servers import PrivatePostgres, PrivateRedis
 from ultudy.db import Database
 from ultudy.db.migrate import upgrade
 from ultudy.db.models import jobs
-from ultudy.db.study import insert_document
 from ultudy.kinds import JobType
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -95,29 +94,10 @@ async def database_for(name: str, tmp_path: Path) -> AsyncIterator[str]:
 async def seed_section(url: str) -> dict[str, str]:
     """A document with one section, so that `POST /lessons/generate-async` accepts."""
     db = Database(url)
-    section_id = uuid.uuid4()
-    row = {
-        "id": section_id,
-        "title": "S",
-        "level": 1,
-        "page_start": 1,
-        "page_end": 1,
-        "text": "text",
-        "char_count": 4,
-        "content_hash": "h",
-    }
-    doc = {
-        "title": "outage",
-        "filename": "o.pdf",
-        "storage_key": "k",
-        "sha256": "",
-        "page_count": 1,
-        "pages_without_text": [],
-    }
-    async with db.transaction(USER) as conn:
-        doc_id = await insert_document(conn, USER, doc, [row])
-    await db.dispose()
-    return {"document_id": str(doc_id), "section_id": str(section_id)}
+    try:
+        return await a_section(db, USER)
+    finally:
+        await db.dispose()
 
 
 async def timed_submit(

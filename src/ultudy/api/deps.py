@@ -1,4 +1,8 @@
-"""FastAPI dependencies as `Annotated` aliases."""
+"""FastAPI dependencies as `Annotated` aliases.
+
+Every dependency is `async def`, even when it does not await: FastAPI runs a plain `def`
+dependency in a worker thread, a thread-pool hop per dependency per request (measured:
+bench/http_enqueue.py, README "Measured")."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from ultudy.api.state import AppState
 from ultudy.jobs.service import JobService
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.ultudy
     return state
 
@@ -43,7 +47,7 @@ SESSION = APIKeyCookie(
 )
 
 
-def get_identity(
+async def get_identity(
     request: Request,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
     _dev_user: Annotated[str | None, Security(DEV_USER)] = None,
@@ -60,7 +64,7 @@ def get_identity(
 Caller = Annotated[Identity, Depends(get_identity)]
 
 
-def get_admin(caller: Caller) -> Identity:
+async def get_admin(caller: Caller) -> Identity:
     if not caller.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs an admin token")
     return caller
@@ -69,7 +73,7 @@ def get_admin(caller: Caller) -> Identity:
 Admin = Annotated[Identity, Depends(get_admin)]
 
 
-def get_jobs(state: State) -> JobService:
+async def get_jobs(state: State) -> JobService:
     return state.jobs
 
 
@@ -85,7 +89,7 @@ class Scheduling:
     delay_s: float
 
 
-def get_scheduling(
+async def get_scheduling(
     priority: Annotated[
         int,
         Query(

@@ -3,9 +3,10 @@ container (`ultudy.bootstrap`) plus the API's own event hub."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ultudy.api.hub import EventHub
+from ultudy.api.seen import RecentlySeen
 from ultudy.bootstrap import Container
 from ultudy.config import Settings
 from ultudy.db import Database
@@ -21,6 +22,7 @@ from ultudy.services import StudyServices
 class AppState:
     container: Container
     hub: EventHub
+    sections_seen: RecentlySeen = field(default_factory=RecentlySeen)
 
     @property
     def settings(self) -> Settings:

@@ -10,7 +10,8 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 import typer
 
@@ -63,6 +64,7 @@ def api() -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's loggers go through ours (text or JSON)
+        access_log=settings.access_log,  # a line per request: off unless asked for
         timeout_graceful_shutdown=10,
     )
 
@@ -105,10 +107,21 @@ def worker(
             await process.run(burst=burst)
 
     try:
-        asyncio.run(main())
+        run_loop(main())
     except WorkerCrashedError as exc:
         logger.critical("worker crashed: %s", exc)
         raise typer.Exit(1) from exc
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it is installed (not on Windows): the worker's time is mostly the event
+    loop's own and socket writes, which uvloop does in C (the API gets it from uvicorn)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

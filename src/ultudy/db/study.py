@@ -131,6 +131,18 @@ async def get_section(
     return (await conn.execute(query)).one_or_none()
 
 
+async def section_exists(
+    conn: AsyncConnection, owner_id: str, document_id: uuid.UUID, section_id: uuid.UUID
+) -> bool:
+    """Whether the owner's document has the section (its id only: no text read)."""
+    query = select(sections.c.id).where(
+        sections.c.id == section_id,
+        sections.c.document_id == document_id,
+        sections.c.owner_id == owner_id,
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def other_section_texts(
     conn: AsyncConnection, owner_id: str, document_id: uuid.UUID, section_id: uuid.UUID
 ) -> list[str]:

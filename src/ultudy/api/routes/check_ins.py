@@ -41,7 +41,7 @@ class SelfAssessment(BaseModel):
     correct: bool
 
 
-def _parse(body: SubmitCheckIn) -> SubmitCheckIn:
+async def _parse(body: SubmitCheckIn) -> SubmitCheckIn:
     return body
 
 

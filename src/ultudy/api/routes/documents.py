@@ -52,6 +52,7 @@ async def remove(document_id: uuid.UUID, state: State, caller: Caller) -> Respon
                 "wait for them to end, then delete it."
             )
         await delete_document(conn, caller.user_id, document_id)
+    state.sections_seen.forget_document(caller.user_id, document_id)
     # After the commit: a file without its row is garbage, a row without its file is broken.
     with contextlib.suppress(JobInputError):  # a key that names no file of ours
         await asyncio.to_thread(state.services.storage.delete, found.storage_key)

@@ -12,7 +12,7 @@ from ultudy.api.deps import Caller, State
 from ultudy.api.job_routes import add_job_routes
 from ultudy.api.schemas.lessons import GeneratedLesson, LessonOut
 from ultudy.api.state import AppState
-from ultudy.db.study import get_lesson, get_section
+from ultudy.db.study import get_lesson, section_exists
 from ultudy.errors import NotFoundError
 from ultudy.kinds import JobType
 
@@ -25,14 +25,17 @@ class GenerateLesson(BaseModel):
     section_id: uuid.UUID
 
 
-def _parse(body: GenerateLesson) -> GenerateLesson:
+async def _parse(body: GenerateLesson) -> GenerateLesson:
     return body
 
 
 async def _checked_input(state: AppState, owner_id: str, body: GenerateLesson) -> dict[str, Any]:
-    async with state.db.transaction(owner_id) as conn:
-        section = await get_section(conn, owner_id, body.document_id, body.section_id)
-    if section is None:
+    async def check() -> bool:
+        async with state.db.transaction(owner_id) as conn:
+            return await section_exists(conn, owner_id, body.document_id, body.section_id)
+
+    key = (owner_id, body.document_id, body.section_id)
+    if not await state.sections_seen.confirmed(key, check):  # api/seen.py: why a yes stands
         raise NotFoundError("No such section in that document")
     return {"document_id": str(body.document_id), "section_id": str(body.section_id)}
 

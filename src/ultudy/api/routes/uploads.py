@@ -85,7 +85,7 @@ class UploadForm:
     title: str | None
 
 
-def _parse(file: FileField = None, title: TitleField = None) -> UploadForm:
+async def _parse(file: FileField = None, title: TitleField = None) -> UploadForm:
     return UploadForm(file=file, title=title)
 
 
