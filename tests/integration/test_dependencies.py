@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from tests.support.backends import Backend
-from tests.support.harness import api, wait_for_status, worker_process
+from tests.support.harness import api, running_worker, wait_for_status, worker_process
 from ultudy.api.state import AppState
-from ultudy.config import Settings
 from ultudy.jobs.dependencies import Dependencies
 from ultudy.jobs.record import JobRecord
 from ultudy.jobs.store import JobStore
@@ -23,17 +20,6 @@ from ultudy.kinds import JobType
 ALICE = {"x-user-id": "alice"}
 FAKE_PDF = b"%PDF-1.4\n% a test upload: the scripted processor does not read it\n"
 SLOW = {"steps": 3, "sleep_ms": 100}
-
-
-@asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[None]:
-    async with worker_process(settings) as worker:
-        task = asyncio.create_task(worker.run())
-        try:
-            yield
-        finally:
-            worker.stop_event.set()
-            await asyncio.wait_for(task, 30)
 
 
 async def submit(state: AppState, data: dict[str, Any], *deps: JobRecord, **kw: Any) -> JobRecord:
