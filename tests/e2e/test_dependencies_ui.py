@@ -41,7 +41,7 @@ async def test_panel_shows_a_job_waiting_for_another_live(system: System, browse
     waiting = panel.locator(f"li.job[data-job-id='{response.json()['job_id']}']")
     await expect(waiting.locator(".status")).to_have_text("waiting")
     await expect(waiting.locator(".bar-text")).to_have_text(
-        f"0% · waiting for Material upload {first_id[:8]}"
+        f"waiting for Material upload {first_id[:8]}"
     )
     await screenshot(page, "panel-waiting")
     assert await post_from_page(page, f"{UPLOAD_QUEUE}/resume")
