@@ -154,6 +154,8 @@ async def test_the_reconciler_settles_what_a_dead_worker_left_after_a_broker_flu
     async with api(settings) as (client, state):
         ok, bad = await submit(state, {}, delay_s=60), await submit(state, {}, delay_s=60)
         released, doomed = await submit(state, {}, ok), await submit(state, {}, bad)
+        later = await submit(state, {}, delay_s=60)
+        still = await submit(state, {}, later)
         # The parents end with no settle after them (as if their worker died right then).
         await complete(state.jobs.store, ok)
         await state.jobs.store.fail(bad.id, "gone", owner_id="alice")
@@ -162,6 +164,17 @@ async def test_the_reconciler_settles_what_a_dead_worker_left_after_a_broker_flu
         )
         async with worker_process(settings) as worker:
             await worker.reconciler.run_once(min_age_s=0)
+            await worker.reconciler.run_once(min_age_s=0)
+        await state.events.drain()
+        # A job still waiting is left as it is: no write, no new event per pass (the flush
+        # above took the one of its submit).
+        told = [
+            e
+            for e in await events_of(state)
+            if e["type"] == "job.waiting" and e["job"]["id"] == str(still.id)
+        ]
+        assert told == []
+        assert await state.queues.state(JobType.LESSON_GENERATION, str(still.id)) == "unknown"
         cancelled = (await client.get(f"/jobs/{doomed.id}", headers=ALICE)).json()
         assert cancelled["status"] == "cancelled"
         assert str(bad.id) in cancelled["error_message"]

@@ -123,11 +123,15 @@ class Dependencies:
         )
         if await self.create_waiting(record, [parent_id]):
             self.events.publish_job("job.created", record)
-            await self.check(record.id, record.owner_id)
+            await self.check(record.id, record.owner_id, announce=record)
         return record.id
 
-    async def check(self, job_id: uuid.UUID, owner_id: str) -> None:
-        """Release, cancel or keep waiting a blocked job, as its dependencies say."""
+    async def check(
+        self, job_id: uuid.UUID, owner_id: str, *, announce: JobRecord | None = None
+    ) -> None:
+        """Release, cancel or keep waiting a blocked job, as its dependencies say. A job
+        still waiting gets a `job.waiting` event when its count changed, or when it is
+        `announce`d (the job just submitted): not at every reconciler pass."""
         query = select(_parent.c.id, _parent.c.type, _parent.c.status).select_from(_edges)
         async with self.db.transaction(owner_id) as conn:
             rows = (await conn.execute(query.where(job_dependencies.c.job_id == job_id))).all()
@@ -138,7 +142,7 @@ class Dependencies:
         elif not unfinished:
             await self._release(job_id, owner_id)
         else:
-            await self._still_waiting(job_id, owner_id, unfinished)
+            await self._still_waiting(job_id, owner_id, unfinished, announce)
 
     async def settle(self, ended: JobRecord) -> None:
         """After `ended` reached its final state: check every blocked job waiting for it."""
@@ -222,7 +226,13 @@ class Dependencies:
             logger.warning("enqueue of released job %s failed; the reconciler will", job_id)
         self.events.publish_job("job.queued", record)
 
-    async def _still_waiting(self, job_id: uuid.UUID, owner_id: str, unfinished: list[Any]) -> None:
+    async def _still_waiting(
+        self,
+        job_id: uuid.UUID,
+        owner_id: str,
+        unfinished: list[Any],
+        announce: JobRecord | None,
+    ) -> None:
         message = waiting_message(len(unfinished))
         statement = (
             update(jobs)
@@ -230,14 +240,16 @@ class Dependencies:
                 jobs.c.id == job_id,
                 jobs.c.status == JobStatus.PENDING.value,
                 jobs.c.blocked.is_(True),
+                jobs.c.progress_message.is_distinct_from(message),
             )
             .values(progress_message=message)
             .returning(jobs)
         )
         async with self.db.transaction(owner_id) as conn:
             row = (await conn.execute(statement)).first()
-        if row is None:
-            return
-        payload = event_payload("job.waiting", record_from_row(row))
+        record = record_from_row(row) if row is not None else announce
+        if record is None:
+            return  # nothing changed (a reconciler pass), or it is no longer waiting
+        payload = event_payload("job.waiting", record)
         payload["waiting_for"] = [{"id": str(r.id), "type": r.type} for r in unfinished]
         self.events.publish(owner_id, "job.waiting", payload)

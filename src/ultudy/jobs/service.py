@@ -158,7 +158,7 @@ class JobService:
                 await create(waiting, parent_ids)
         self.events.publish_job("job.created", waiting)
         # A job it waits for may have ended between the read above and the insert.
-        await self.dependencies.check(waiting.id, waiting.owner_id)
+        await self.dependencies.check(waiting.id, waiting.owner_id, announce=waiting)
         return waiting
 
     async def _create_within_cap(self, record: JobRecord) -> None:
