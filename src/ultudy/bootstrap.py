@@ -27,6 +27,7 @@ from ultudy.embedded import EmbeddedValkey, resolve_redis_url
 from ultudy.errors import ConfigError
 from ultudy.jobs.caps import PendingCap
 from ultudy.jobs.context import Processor
+from ultudy.jobs.dependencies import Dependencies
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.runner import JobRunner
@@ -64,6 +65,8 @@ class Container:
 
     async def close(self) -> None:
         await self.writer.close()  # its queued writes first: they publish events
+        if self.runner.dependencies is not None:
+            await self.runner.dependencies.drain()  # settles started by those writes
         await self.jobs.creator.close()
         await self.events.drain()
         await self.queues.close()
@@ -130,7 +133,8 @@ def _wire(
     store = JobStore(db)
     services = StudyServices.build(settings, db)
     writer: JobWriter = batched_writer(store) if worker else DirectWriter(store)
-    runner = JobRunner(settings, services, writer, events, kinds)
+    dependencies = Dependencies(store, queues, events)
+    runner = JobRunner(settings, services, writer, events, kinds, dependencies=dependencies)
     jobs = JobService(
         store,
         queues,
@@ -138,6 +142,7 @@ def _wire(
         runner,
         creator=batched_writer(store, linger_s=0),
         pending_cap=PendingCap(db, settings.max_pending_jobs_per_user),
+        dependencies=dependencies,
     )
     return Container(
         settings=settings,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, Request, expect
 
-from tests.e2e.conftest import System, screenshot, signed_in
+from tests.e2e.conftest import System, post_from_page, screenshot, signed_in
 from tests.support.backends import Backend
 from ultudy.api.auth import SESSION_COOKIE, create_token
 
@@ -75,12 +75,6 @@ async def test_upload_lesson_check_in_and_the_panel(system: System, browser: Bro
     await page.keyboard.press("Escape")
     await expect(panel).to_be_hidden()
     await context.close()
-
-
-async def post_from_page(page: Page, path: str) -> bool:
-    """A POST by the page's own fetch, as the dashboard sends it (same-origin headers)."""
-    ok: bool = await page.evaluate("p => fetch(p, {method: 'POST'}).then(r => r.ok)", path)
-    return ok
 
 
 async def test_panel_shows_a_job_as_it_changes(system: System, browser: Browser) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.backends import Backend
-from tests.support.harness import api, run_burst, wait_for_status
+from tests.support.harness import api, run_burst, running_worker, wait_for_status
 from ultudy.config import Settings
 from ultudy.processors import REGISTRY
 
@@ -247,3 +247,48 @@ async def test_lesson_and_check_in_input_errors(backend: Backend) -> None:
         assert "unknown question" in bogus.json()["detail"]
         jobs = (await client.get("/jobs?type=check_in_evaluation", headers=ALICE)).json()
         assert jobs["jobs"] == []
+
+
+async def test_upload_with_prepare_lessons_fans_out_one_lesson_job_per_section(
+    backend: Backend,
+) -> None:
+    """The upload job, when it completes, starts a lesson job for each of the first N
+    sections (each waited for the upload); a second run of the upload spawns no more."""
+    settings = real(backend)
+    async with api(settings, REGISTRY) as (client, state):
+        response = await client.post(
+            "/upload/pdf-structured-async",
+            files={"file": ("cad.pdf", pdf("deb-asymptote-doc__CAD.pdf"), "application/pdf")},
+            data={"prepare_lessons": "2"},
+            headers=ALICE,
+        )
+        assert response.status_code == 202, response.text
+        upload_id = response.json()["job_id"]
+        async with running_worker(settings, REGISTRY):
+            job = await wait_for_status(client, upload_id, "completed", user="alice")
+            sections = job["result_data"]["sections"][:2]
+            lesson_ids = [
+                str(uuid.uuid5(uuid.UUID(upload_id), f"lesson:{s['id']}")) for s in sections
+            ]
+            for lesson_id in lesson_ids:
+                done = await wait_for_status(client, lesson_id, "completed", user="alice")
+                assert done["type"] == "lesson_generation"
+                assert done["result_data"]["lesson_id"]
+        listed = (await client.get("/jobs?type=lesson_generation", headers=ALICE)).json()
+        assert sorted(j["id"] for j in listed["jobs"]) == sorted(lesson_ids)
+        too_many = await client.post(
+            "/upload/pdf-structured-async",
+            files={"file": ("cad.pdf", pdf("deb-asymptote-doc__CAD.pdf"), "application/pdf")},
+            data={"prepare_lessons": "21"},
+            headers=ALICE,
+        )
+        assert too_many.status_code == 422
+        # A second run of the upload job (at-least-once delivery) finds its follow-ups.
+        record = await state.jobs.get("alice", uuid.UUID(upload_id))
+        for n, section in enumerate(sections):
+            again = await state.jobs.dependencies.spawn(
+                record.id, "alice", "lesson_generation", {}, key=f"lesson:{section['id']}"
+            )
+            assert str(again) == lesson_ids[n]
+        listed = (await client.get("/jobs?type=lesson_generation", headers=ALICE)).json()
+        assert len(listed["jobs"]) == 2

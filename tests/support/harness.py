@@ -57,6 +57,20 @@ async def worker_process(
         yield kind(container)
 
 
+@asynccontextmanager
+async def running_worker(
+    settings: Settings, registry: KindSource = REGISTRY
+) -> AsyncIterator[None]:
+    """A worker in this process, running until the block ends (then stopped gracefully)."""
+    async with worker_process(settings, registry) as worker:
+        task = asyncio.create_task(worker.run())
+        try:
+            yield
+        finally:
+            worker.stop_event.set()
+            await asyncio.wait_for(task, 30)
+
+
 async def run_burst(settings: Settings, registry: KindSource = REGISTRY) -> None:
     """Run a worker in this process until every queue is empty."""
     async with worker_process(settings, registry) as worker:

@@ -6,7 +6,9 @@ bench/http_enqueue.py, README "Measured")."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request, Security, status
@@ -16,6 +18,9 @@ from ultudy.api.auth import SESSION_COOKIE, AuthError, Identity
 from ultudy.api.authn import CHALLENGE, outcome
 from ultudy.api.schemas import JobAccepted
 from ultudy.api.state import AppState
+from ultudy.db.types import utcnow
+from ultudy.errors import JobInputError
+from ultudy.jobs.dependencies import MAX_DEPENDENCIES
 from ultudy.jobs.service import JobService
 
 
@@ -81,12 +86,29 @@ Jobs = Annotated[JobService, Depends(get_jobs)]
 
 
 MAX_DELAY_S = 7 * 24 * 3600
+MAX_RUN_AT_AHEAD = timedelta(days=30)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Scheduling:
     priority: int
     delay_s: float
+    run_at: datetime | None = None
+    depends_on: tuple[uuid.UUID, ...] = ()
+
+
+def _checked_run_at(run_at: datetime | None, delay_s: float) -> datetime | None:
+    if run_at is None:
+        return None
+    if delay_s:
+        raise JobInputError("give either delay_s or run_at, not both")
+    if run_at.tzinfo is None:
+        raise JobInputError(
+            "run_at needs a UTC offset (ISO 8601, e.g. 2026-01-31T18:00:00+01:00 or …Z)"
+        )
+    if run_at - utcnow() > MAX_RUN_AT_AHEAD:
+        raise JobInputError("run_at is more than 30 days ahead")
+    return run_at
 
 
 async def get_scheduling(
@@ -109,8 +131,32 @@ async def get_scheduling(
             description=("run no earlier than this many seconds from now (at most 7 days)"),
         ),
     ] = 0,
+    run_at: Annotated[
+        datetime | None,
+        Query(
+            description=(
+                "run no earlier than this time: ISO 8601 with a UTC offset, at most 30 days "
+                "ahead; a past time runs now"
+            ),
+        ),
+    ] = None,
+    depends_on: Annotated[
+        list[uuid.UUID] | None,
+        Query(
+            max_length=MAX_DEPENDENCIES,
+            description=(
+                "ids of your own jobs that must complete first (repeat the parameter); "
+                "if one fails or is cancelled, this job is cancelled"
+            ),
+        ),
+    ] = None,
 ) -> Scheduling:
-    return Scheduling(priority=priority, delay_s=delay_s)
+    return Scheduling(
+        priority=priority,
+        delay_s=delay_s,
+        run_at=_checked_run_at(run_at, delay_s),
+        depends_on=tuple(depends_on or ()),
+    )
 
 
 Schedule = Annotated[Scheduling, Depends(get_scheduling)]
@@ -125,7 +171,13 @@ async def accept(
 ) -> JobAccepted:
     """The async endpoints' answer: the job is recorded and queued; here is its id."""
     record = await state.jobs.submit(
-        caller.user_id, job_type, job_input, priority=schedule.priority, delay_s=schedule.delay_s
+        caller.user_id,
+        job_type,
+        job_input,
+        priority=schedule.priority,
+        delay_s=schedule.delay_s,
+        run_at=schedule.run_at,
+        depends_on=schedule.depends_on,
     )
     return JobAccepted(job_id=str(record.id))
 

@@ -54,7 +54,7 @@ def add_job_routes(
         name=f"{name}_async",
         response_model=JobAccepted,
         summary=summaries[0],
-        responses=errors(429, *responses),
+        responses=errors(404, 429, *responses),  # 404: a job in depends_on
     )
     async def submit_async(
         request: Parsed, state: State, caller: Caller, schedule: Schedule

@@ -34,6 +34,7 @@ OWNER_SCOPED_TABLES = (
     "questions",
     "concept_mastery",
     "check_ins",
+    "job_dependencies",
 )
 
 
@@ -76,6 +77,26 @@ class Job(Base):
     # 0 = normal; 1-10 = background work, taken only when no normal job waits (1 first).
     priority: Mapped[int] = mapped_column(Integer, default=0)
     run_at: Mapped[datetime | None]  # delayed job: not before this time
+    # Pending, not enqueued: waits for the jobs it depends on (job_dependencies) to complete.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Some job depends on this one: its end settles them (jobs/dependencies.py).
+    has_dependents: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+
+
+class JobDependency(Base):
+    """`job_id` runs only once `depends_on_id` (the same owner's job) has completed."""
+
+    __tablename__ = "job_dependencies"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    depends_on_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    owner_id: Mapped[str] = mapped_column(String(200))
 
 
 def _fk(target: str) -> Any:
@@ -192,6 +213,7 @@ class CheckIn(Base):
 
 
 jobs: Table = Job.__table__  # type: ignore[assignment]
+job_dependencies: Table = JobDependency.__table__  # type: ignore[assignment]
 
 documents: Table = Document.__table__  # type: ignore[assignment]
 sections: Table = Section.__table__  # type: ignore[assignment]

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from ultudy.errors import JobCancelledError
+from ultudy.errors import JobCancelledError, JobInputError
 
 S = TypeVar("S")
 
@@ -28,6 +28,12 @@ class NeverCancelled:
 
 
 ProgressSink = Callable[[int, str | None], Awaitable[None]]
+# (job type, input, key) -> the id of a job that runs once this one completes
+Spawner = Callable[[str, dict[str, Any], str], Awaitable[uuid.UUID]]
+
+
+async def _cannot_spawn(_type: str, _input: dict[str, Any], _key: str) -> uuid.UUID:
+    raise JobInputError("this job cannot start follow-up jobs")
 
 
 @dataclass(kw_only=True)
@@ -41,6 +47,13 @@ class JobContext(Generic[S]):
     signal: CancelSignal = field(default_factory=NeverCancelled)
     enqueued_at: float | None = None
     last_progress: int = 0
+    spawner: Spawner = _cannot_spawn
+
+    async def spawn(self, job_type: str, input_data: dict[str, Any], *, key: str) -> uuid.UUID:
+        """A job of this owner that waits for this job and runs once it completes (and is
+        cancelled if it fails). `key` names it among this job's follow-ups: a second run of
+        this job (delivery is at-least-once) spawns the same job, not another."""
+        return await self.spawner(job_type, input_data, key)
 
     @property
     def cancelled(self) -> bool:

@@ -6,7 +6,9 @@ enqueued again; adding with `jobId` = row id makes a second add harmless. A row 
 BullMQ job completed without the row hearing of it (a completion written behind, then
 lost) is run again. A row whose BullMQ job failed without our code recording it (stalled
 too many times) is failed. A row that ended without its terminal event going out gets it
-(jobs.announce).
+(jobs.announce). A blocked row (waiting for other jobs) is not in the broker by design:
+its dependencies are checked instead, so a release or cancel lost with its worker happens
+here (jobs.dependencies).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import uuid
 from datetime import datetime
 
 from ultudy.jobs.announce import Announcer
+from ultudy.jobs.dependencies import Dependencies
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.record import JobRecord
-from ultudy.jobs.states import ACTIVE
+from ultudy.jobs.states import ACTIVE, JobStatus
 from ultudy.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -42,8 +45,15 @@ STALLED_OUT_MESSAGE = (
 
 
 class Reconciler:
-    def __init__(self, store: JobStore, queues: JobQueues, events: EventLog) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        queues: JobQueues,
+        events: EventLog,
+        dependencies: Dependencies | None = None,
+    ) -> None:
         self.store = store
+        self.dependencies = dependencies or Dependencies(store, queues, events)
         self.queues = queues
         self.events = events
         # Where the last pass stopped. A pass checks one page of unfinished rows, oldest
@@ -70,12 +80,17 @@ class Reconciler:
             failed = await self.store.fail(record.id, INLINE_ABANDONED_MESSAGE, owner_id=None)
             if failed is not None:
                 self.events.publish_job("job.failed", failed)
+                await self.dependencies.settle(failed)
         if fixed:
             logger.warning("reconciler re-enqueued %d job(s) missing from the broker", fixed)
         await self.announcer.run_once()
         return fixed
 
     async def _reconcile(self, stale: JobRecord) -> int:
+        if stale.blocked and stale.status == JobStatus.PENDING:
+            # Never enqueued: released (or cancelled) here if a settle was lost.
+            await self.dependencies.check(stale.id, stale.owner_id)
+            return 0
         state = await self.queues.state(stale.type, str(stale.id))
         if state in LIVE_STATES:
             return 0
@@ -88,6 +103,7 @@ class Reconciler:
             failed = await self.store.fail(record.id, STALLED_OUT_MESSAGE, owner_id=None)
             if failed is not None:
                 self.events.publish_job("job.failed", failed)
+                await self.dependencies.settle(failed)
             return 0
         if state == "completed":
             # BullMQ finished it but the row never heard: the worker writes a completion

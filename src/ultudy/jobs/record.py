@@ -33,6 +33,8 @@ class JobRecord:
     inline: bool = False
     priority: int = 0
     run_at: datetime | None = None
+    blocked: bool = False  # waiting for the jobs it depends on (jobs.dependencies)
+    has_dependents: bool = False
 
     def to_public(self) -> dict[str, Any]:
         # Shallow on purpose: asdict() deep-copies the JSON columns, on the hot path.
@@ -53,16 +55,19 @@ def new_job(
     inline: bool = False,
     priority: int = 0,
     run_at: datetime | None = None,
+    blocked: bool = False,
+    progress_message: str | None = None,
+    job_id: uuid.UUID | None = None,
 ) -> JobRecord:
     """A pending job, all values made here (no database default), so no read-back is needed."""
     now = utcnow()
     return JobRecord(
-        id=uuid.uuid4(),
+        id=job_id or uuid.uuid4(),
         owner_id=owner_id,
         type=str(type),
         status=JobStatus.PENDING.value,
         progress=0,
-        progress_message=None,
+        progress_message=progress_message,
         input_data=input_data,
         result_data=None,
         error_message=None,
@@ -75,6 +80,7 @@ def new_job(
         inline=inline,
         priority=priority,
         run_at=run_at,
+        blocked=blocked,
     )
 
 

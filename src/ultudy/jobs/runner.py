@@ -14,8 +14,9 @@ from typing import Any
 
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
-from ultudy.errors import JobCancelledError, TransientError, UltudyError
-from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled
+from ultudy.errors import JobCancelledError, JobInputError, TransientError, UltudyError
+from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled, Spawner
+from ultudy.jobs.dependencies import Dependencies
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.metrics import RunWatch
 from ultudy.jobs.policy import ProgressThrottle, backoff_delay_ms
@@ -85,8 +86,11 @@ class JobRunner:
         writer: JobWriter,
         events: EventLog,
         kinds: JobKinds,
+        *,
+        dependencies: Dependencies | None = None,
     ) -> None:
         self.settings = settings
+        self.dependencies = dependencies  # None: no job waits for another (some tests)
         self.services = services  # the application's, handed to each processor as is
         self.writer = writer
         self.events = events
@@ -159,6 +163,7 @@ class JobRunner:
             feed.emit("job.progress", progress, message)
 
         return JobContext(
+            spawner=self._spawner(job),
             job_id=job.job_id,
             owner_id=job.owner_id,
             type=job.type,
@@ -168,6 +173,16 @@ class JobRunner:
             signal=signal,
             enqueued_at=job.enqueued_at,
         )
+
+    def _spawner(self, job: Delivery) -> Spawner:
+        deps = self.dependencies
+
+        async def spawn(job_type: str, input_data: dict[str, Any], key: str) -> uuid.UUID:
+            if deps is None:
+                raise JobInputError("this job cannot start follow-up jobs here")
+            return await deps.spawn(job.job_id, job.owner_id, job_type, input_data, key=key)
+
+        return spawn
 
     async def _complete(self, job: Delivery, result: dict[str, Any]) -> JobRecord | Behind | None:
         if self.writer.writes_behind:
@@ -185,12 +200,18 @@ class JobRunner:
             logger.info("job %s finished after it was cancelled; result dropped", job.job_id)
         else:
             self.events.publish_job("job.completed", done)
+            self._settle(done)
+
+    def _settle(self, ended: JobRecord) -> None:
+        if self.dependencies is not None:
+            self.dependencies.settle_soon(ended)
 
     async def _finish(self, job: Delivery, target: JobStatus, kind: str, message: str) -> None:
         values = {"error_message": message, "completed_at": utcnow()}
         record = await self.writer.transition(job.job_id, job.owner_id, target, values)
         if record is not None:
             self.events.publish_job(kind, record)
+            self._settle(record)
         logger.info("job %s: %s", target.value, message)
 
     async def _record_retryable(self, job: Delivery, reason: str | None) -> None:

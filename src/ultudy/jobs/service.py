@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -18,6 +20,7 @@ from ultudy.errors import (
     UltudyError,
 )
 from ultudy.jobs.caps import PendingCap
+from ultudy.jobs.dependencies import Dependencies, waiting_message
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.record import JobRecord, new_job
@@ -70,6 +73,7 @@ class JobService:
         *,
         creator: JobWriter | None = None,
         pending_cap: PendingCap | None = None,
+        dependencies: Dependencies | None = None,
     ) -> None:
         self.store = store
         self.queues = queues
@@ -78,6 +82,7 @@ class JobService:
         # Group-committed inserts when given a batched writer: concurrent requests share one.
         self.creator = creator or DirectWriter(store)
         self.pending_cap = pending_cap  # None: no per-user cap (CLI, benchmarks)
+        self.dependencies = dependencies or Dependencies(store, queues, events)
 
     async def run_inline(
         self, owner_id: str, job_type: str, input_data: dict[str, Any]
@@ -120,18 +125,28 @@ class JobService:
         *,
         priority: int = 0,
         delay_s: float = 0,
+        run_at: datetime | None = None,
+        depends_on: Sequence[uuid.UUID] = (),
     ) -> JobRecord:
         """Insert the row, commit, then enqueue. If the enqueue fails the row stays pending
-        and the worker's reconciler enqueues it later: an accepted job is never lost."""
+        and the worker's reconciler enqueues it later: an accepted job is never lost.
+        `run_at` (or `delay_s` from now): not before then. `depends_on`: the owner's jobs
+        that must complete first (jobs/dependencies.py)."""
         self.queues.kinds[job_type]  # an unknown type is the caller's mistake: JobInputError
+        if delay_s > 0:
+            run_at = utcnow() + timedelta(seconds=delay_s)
         record = new_job(
             owner_id=owner_id,
             type=job_type,
             input_data=_tagged(input_data),
             max_attempts=self.queues.settings.max_attempts,
             priority=priority,
-            run_at=utcnow() + timedelta(seconds=delay_s) if delay_s > 0 else None,
+            run_at=run_at if run_at is not None and run_at > utcnow() else None,
         )
+        if depends_on:
+            waiting = await self._wait_for(record, list(dict.fromkeys(depends_on)))
+            if waiting is not None:
+                return waiting
         await self._create_within_cap(record)
         try:
             await self.queues.add(record)
@@ -139,6 +154,25 @@ class JobService:
             logger.warning("enqueue of job %s failed; the reconciler will retry", record.id)
         self.events.publish_job("job.created", record)
         return record
+
+    async def _wait_for(self, record: JobRecord, parent_ids: list[uuid.UUID]) -> JobRecord | None:
+        """Record the job as waiting for `parent_ids`; None when they have all completed
+        already (then it is an ordinary job)."""
+        parents = await self.dependencies.parents(record.owner_id, parent_ids)
+        unfinished = sum(p.status != JobStatus.COMPLETED for p in parents)
+        if not unfinished:
+            return None
+        waiting = replace(record, blocked=True, progress_message=waiting_message(unfinished))
+        create = self.dependencies.create_waiting
+        if self.pending_cap is None:
+            await create(waiting, parent_ids)
+        else:
+            async with self.pending_cap.admit(record.owner_id):
+                await create(waiting, parent_ids)
+        self.events.publish_job("job.created", waiting)
+        # A job it waits for may have ended between the read above and the insert.
+        await self.dependencies.check(waiting.id, waiting.owner_id, announce=waiting)
+        return waiting
 
     async def _create_within_cap(self, record: JobRecord) -> None:
         """Raises TooManyJobsError (nothing written) when the owner has too many waiting."""
@@ -173,6 +207,7 @@ class JobService:
             # The row is cancelled, so no worker will run it; a running one stops at its end.
             logger.warning("could not relay the cancel of job %s to the broker", job_id)
         self.events.publish_job("job.cancelled", record)
+        await self.dependencies.settle(record)
         return record
 
     async def retry(self, owner_id: str | None, job_id: uuid.UUID) -> JobRecord:

@@ -81,7 +81,7 @@ class WorkerProcess:
         self.store: JobStore = parts.store
         self.events: EventLog = parts.events
         self.runner: JobRunner = parts.runner
-        self.reconciler = Reconciler(self.store, self.queues, self.events)
+        self.reconciler = Reconciler(self.store, self.queues, self.events, self.runner.dependencies)
         self.workers: dict[str, BullWorker] = {}
         self.stop_event = asyncio.Event()
 

@@ -12,6 +12,7 @@ from ultudy.db.effects import row_for_job
 from ultudy.db.models import documents
 from ultudy.db.study import DocumentRows, get_document, insert_document
 from ultudy.errors import JobCancelledError
+from ultudy.kinds import JobType
 from ultudy.services import StudyContext
 from ultudy.study.pdf import ExtractedDocument, IsolatedPdfReader, with_page_texts
 
@@ -117,8 +118,24 @@ async def _stored_result(ctx: StudyContext) -> dict[str, Any] | None:
 
 async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
     # Delivery is at-least-once: a job run again returns what its first run stored.
-    if (done := await _stored_result(ctx)) is not None:
-        return done
+    if (done := await _stored_result(ctx)) is None:
+        done = await _read_and_save(ctx, data)
+    await _prepare_lessons(ctx, done, int(data.get("prepare_lessons") or 0))
+    return done
+
+
+async def _prepare_lessons(ctx: StudyContext, done: dict[str, Any], count: int) -> None:
+    """A lesson job per section of the first `count`, each started once this job completes
+    (keyed by section: a second run of this job spawns no more)."""
+    sections = done["sections"][:count]
+    if sections:
+        await ctx.progress(95, f"Preparing {len(sections)} lesson job(s)")
+    for section in sections:
+        lesson = {"document_id": done["document_id"], "section_id": section["id"]}
+        await ctx.spawn(JobType.LESSON_GENERATION, lesson, key=f"lesson:{section['id']}")
+
+
+async def _read_and_save(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
     await ctx.progress(1, "Opening the PDF")
     pdf = ctx.services.engines.pdf_reader(str(ctx.services.storage.path(data["storage_key"])))
     doc = await _extract(ctx, pdf)

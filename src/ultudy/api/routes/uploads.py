@@ -55,7 +55,7 @@ def _check_head(source: BinaryIO) -> None:
 
 
 async def _store(
-    state: AppState, owner_id: str, file: UploadFile, title: str | None
+    state: AppState, owner_id: str, file: UploadFile, title: str | None, lessons: int
 ) -> dict[str, Any]:
     """Check and store the upload; returns the job input. Nothing is kept on a 4xx."""
     _check_head(file.file)
@@ -72,21 +72,37 @@ async def _store(
         "filename": name,
         "title": (title or "").strip() or None,
         "size_bytes": size,
+        **({"prepare_lessons": lessons} if lessons else {}),
     }
 
 
 FileField = Annotated[UploadFile | None, File(description="the PDF")]
 TitleField = Annotated[str | None, Form(max_length=300)]
+MAX_PREPARED_LESSONS = 20
+LessonsField = Annotated[
+    int,
+    Form(
+        ge=0,
+        le=MAX_PREPARED_LESSONS,
+        description=(
+            "also generate a lesson for each of the first N sections (at most 20), each a "
+            "job of its own, started when the upload job completes"
+        ),
+    ),
+]
 
 
 @dataclass(frozen=True, kw_only=True)
 class UploadForm:
     file: UploadFile | None
     title: str | None
+    prepare_lessons: int = 0
 
 
-async def _parse(file: FileField = None, title: TitleField = None) -> UploadForm:
-    return UploadForm(file=file, title=title)
+async def _parse(
+    file: FileField = None, title: TitleField = None, prepare_lessons: LessonsField = 0
+) -> UploadForm:
+    return UploadForm(file=file, title=title, prepare_lessons=prepare_lessons)
 
 
 async def _checked_input(state: AppState, owner_id: str, form: UploadForm) -> dict[str, Any]:
@@ -94,7 +110,7 @@ async def _checked_input(state: AppState, owner_id: str, form: UploadForm) -> di
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "Send the PDF as the multipart form field 'file'."
         )
-    return await _store(state, owner_id, form.file, form.title)
+    return await _store(state, owner_id, form.file, form.title, form.prepare_lessons)
 
 
 async def _discard(state: AppState, job_input: dict[str, Any]) -> None:

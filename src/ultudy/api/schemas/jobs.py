@@ -32,6 +32,7 @@ class JobOut(BaseModel):
     inline: bool
     priority: int
     run_at: str | None
+    blocked: bool = False  # pending, waiting for the jobs it depends on
 
     @classmethod
     def of(cls, record: JobRecord) -> JobOut:

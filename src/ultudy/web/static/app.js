@@ -41,6 +41,10 @@ async function libraryPage() {
     event.preventDefault();
     form.querySelector(".form-error").hidden = true;
     const data = new FormData(form);
+    // The upload job starts one lesson job per section when it completes (server side).
+    if (form.querySelector("#upload-lessons").checked) {
+      data.set("prepare_lessons", form.querySelector("#upload-lesson-count").value || "5");
+    }
     try {
       const { job_id: jobId } = await api("/upload/pdf-structured-async", { method: "POST", body: data });
       form.reset();

@@ -35,6 +35,11 @@ export class ProgressBar {
   set(job) {
     const pct = job.status === "completed" ? 100 : Math.max(0, Math.min(100, job.progress || 0));
     this.fill.style.width = `${pct}%`;
+    if (job.status === "pending" && job.blocked) {
+      this.bar.dataset.status = "waiting";
+      this.text.textContent = waitingText(job);
+      return;
+    }
     this.bar.setAttribute("aria-valuenow", String(pct));
     this.bar.dataset.status = job.status;
     const message = job.status === "failed" ? job.error_message
@@ -42,6 +47,13 @@ export class ProgressBar {
       : job.progress_message || job.status;
     this.text.textContent = `${pct}% · ${message || ""}`;
   }
+}
+
+// "waiting for Material upload 1a2b3c4d, …" while a job waits for others (job.waiting
+// names them; a page loaded meanwhile knows only how many, from the row's message).
+export function waitingText(job) {
+  const names = (job.waiting_for || []).map((w) => `${typeName(w.type)} ${w.id.slice(0, 8)}`);
+  return names.length ? `waiting for ${names.join(", ")}` : (job.progress_message || "waiting");
 }
 
 // Toasts: a container of several; each dismisses itself after 5 s.
@@ -123,8 +135,9 @@ class JobRow {
     this.job = { ...this.job, ...job };
     this.root.className = `job ${this.job.status}`;
     this.root.dataset.status = this.job.status;
-    this.status.className = `status ${this.job.status}`;
-    this.status.textContent = this.job.status;
+    const waiting = this.job.status === "pending" && this.job.blocked;
+    this.status.className = `status ${waiting ? "waiting" : this.job.status}`;
+    this.status.textContent = waiting ? "waiting" : this.job.status;
     this.bar.set(this.job);
     if (!this.actions.hasChildNodes() || wasFinal !== isFinal(this.job)) {
       this.actions.replaceChildren(...jobActions(this.job));
@@ -184,7 +197,8 @@ export class JobList {
       for (const job of page.jobs) {
         if (!isFinal(job) && !jobs.watchers.has(job.id)) jobs.watch(job.id, () => {});
       }
-      this.rows = new Map(page.jobs.map((job) => [job.id, new JobRow(job)]));
+      // What live events told us (a waiting job's list) stays with a reloaded row.
+      this.rows = new Map(page.jobs.map((job) => [job.id, new JobRow({ ...jobs.jobs.get(job.id), ...job })]));
       this.list.replaceChildren(...[...this.rows.values()].map((row) => row.root));
       this.empty.textContent = "No jobs yet.";
       this.empty.hidden = page.jobs.length > 0;

@@ -82,12 +82,13 @@ class JobsClient {
       this.replaced = true;
       this.setMode("polling");
     });
-    for (const kind of ["job.created", "job.processing", "job.progress", "job.retrying",
-      "job.completed", "job.failed", "job.cancelled"]) {
+    for (const kind of ["job.created", "job.waiting", "job.queued", "job.processing",
+      "job.progress", "job.retrying", "job.completed", "job.failed", "job.cancelled"]) {
       source.addEventListener(kind, (event) => {
         if (event.lastEventId) this.lastEventId = event.lastEventId;
         const data = JSON.parse(event.data);
-        this.update(data.job, kind);
+        // job.waiting names the jobs it still waits for ({id, type} each)
+        this.update(data.waiting_for ? { ...data.job, waiting_for: data.waiting_for } : data.job, kind);
       });
     }
   }
