@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ultudy import __version__
-from ultudy.api import middleware, openapi, unavailable
+from ultudy.api import cors, middleware, openapi, unavailable
 from ultudy.api.auth import AuthError
 from ultudy.api.authn import Authentication
 from ultudy.api.csrf import CsrfGuard
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
     app.add_middleware(Authentication)
     app.add_middleware(CsrfGuard, settings=settings)
     middleware.install(app, settings)  # body limit, dev loopback guard, security headers
+    cors.install(app, settings)  # outermost: a preflight carries no credentials
 
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:
