@@ -76,7 +76,7 @@ export interface JobProgressModalProps extends JobProgressProps {
   title?: ReactNode;
   /** Close by itself when the job completes (default true); a failure stays open to show the error. */
   closeOnComplete?: boolean;
-  /** How long the full bar stays visible before the modal closes itself (ms, default 600). */
+  /** How long the full bar stays visible before the modal closes itself (ms, default 1000). */
   closeDelay?: number;
 }
 
@@ -116,7 +116,7 @@ export function JobProgressModal({
   onError,
   title = "Working…",
   closeOnComplete = true,
-  closeDelay = 600,
+  closeDelay = 1000,
   className,
   ...rest
 }: JobProgressModalProps) {

@@ -174,7 +174,8 @@ export class JobsClient {
     for (const [key, value] of Object.entries(query)) {
       if (value !== null && value !== undefined && value !== "") params.set(key, String(value));
     }
-    const page = await this.request<JobList>(`/jobs${params.size ? `?${params}` : ""}`);
+    const search = params.toString();
+    const page = await this.request<JobList>(`/jobs${search ? `?${search}` : ""}`);
     for (const job of page.jobs) this.update(job, "job.polled", null);
     return page;
   }
