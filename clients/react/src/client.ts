@@ -236,6 +236,7 @@ export class JobsClient {
       this.setMode("push");
       void this.pollOnce(false); // catch up on what changed while connecting
       await readEvents(response.body, (message) => this.onMessage(message, controller));
+      controller.abort();
     } catch {
       // a refused, failed or aborted stream: handled below
     }
@@ -249,20 +250,22 @@ export class JobsClient {
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
   }
 
-  private onMessage(message: SseMessage, controller: AbortController): void {
+  /** False stops reading the stream. */
+  private onMessage(message: SseMessage, controller: AbortController): boolean {
     if (message.id) this.lastEventId = message.id;
+    if (controller.signal.aborted) return false;
     if (message.event === "stream.replaced") {
       this.replaced = true;
-      controller.abort();
-      return;
+      return false;
     }
-    if (!(JOB_EVENT_TYPES as readonly string[]).includes(message.event)) return;
+    if (!(JOB_EVENT_TYPES as readonly string[]).includes(message.event)) return true;
     try {
       const data = JSON.parse(message.data) as { job?: Job };
       if (data.job?.id) this.update(data.job, message.event as JobEventType, message.id);
     } catch {
       // a malformed event is skipped; the next poll or event brings the state
     }
+    return true;
   }
 
   private setMode(mode: ConnectionMode): void {

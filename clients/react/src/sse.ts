@@ -9,10 +9,11 @@ export interface SseMessage {
 
 const LINE_END = /\r\n|\r|\n/;
 
-/** Reads `body` until it ends, calling `onMessage` per event (comments are skipped). */
+/** Reads `body` until it ends, calling `onMessage` per event (comments are skipped);
+ * `onMessage` returning false stops the reading there. */
 export async function readEvents(
   body: ReadableStream<Uint8Array>,
-  onMessage: (message: SseMessage) => void,
+  onMessage: (message: SseMessage) => boolean | void,
 ): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -20,9 +21,10 @@ export async function readEvents(
   let event = "";
   let data: string[] = [];
   let id: string | null = null;
+  let going = true;
   const line = (text: string): void => {
     if (text === "") {
-      if (data.length) onMessage({ event: event || "message", data: data.join("\n"), id });
+      if (data.length) going = onMessage({ event: event || "message", data: data.join("\n"), id }) !== false;
       event = "";
       data = [];
       id = null;
@@ -37,17 +39,18 @@ export async function readEvents(
     else if (field === "id") id = value;
   };
   try {
-    for (;;) {
+    while (going) {
       const { done, value } = await reader.read();
       if (done) return;
       buffer += decoder.decode(value, { stream: true });
-      for (let match = LINE_END.exec(buffer); match; match = LINE_END.exec(buffer)) {
+      for (let match = LINE_END.exec(buffer); match && going; match = LINE_END.exec(buffer)) {
         // A "\r" at the end may be the first half of "\r\n": wait for the next chunk.
         if (match[0] === "\r" && match.index === buffer.length - 1) break;
         line(buffer.slice(0, match.index));
         buffer = buffer.slice(match.index + match[0].length);
       }
     }
+    void reader.cancel().catch(() => undefined); // stopped by onMessage: close the stream
   } finally {
     reader.releaseLock();
   }

@@ -94,6 +94,36 @@ describe("useJob", () => {
   });
 });
 
+describe("JobsClient", () => {
+  it("sends the bearer token from its getter on the stream and on reads", async () => {
+    api.set(makeJob({ id: "t1" }), "job.created", true);
+    const client = new JobsClient({ baseUrl: api.base, getToken: async () => "tok-1" });
+    client.start();
+    await client.getJob("t1");
+    await waitFor(() => expect(client.mode).toBe("push"));
+    client.stop();
+    const auth = api.requests.map((r) => [r.url, r.headers.authorization]);
+    expect(auth).toContainEqual(["/jobs/events", "Bearer tok-1"]);
+    expect(auth).toContainEqual(["/jobs/t1", "Bearer tok-1"]);
+    expect(api.requests.every((r) => r.headers["x-user-id"] === undefined)).toBe(true);
+  });
+
+  it("does not reconnect a stream replaced by a newer one until the page is shown again", async () => {
+    const client = newClient();
+    client.start();
+    await waitFor(() => expect(client.mode).toBe("push"));
+    api.replace();
+    await waitFor(() => expect(client.mode).toBe("polling"));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // longer than the reconnect delay
+    expect(api.count(/^GET \/jobs\/events$/)).toBe(1);
+    expect(client.replaced).toBe(true);
+    document.dispatchEvent(new Event("visibilitychange"));
+    await waitFor(() => expect(client.mode).toBe("push"));
+    expect(api.count(/^GET \/jobs\/events$/)).toBe(2);
+    client.stop();
+  });
+});
+
 describe("useJobList", () => {
   it("lists newest first, adds created jobs live and pages with loadMore", async () => {
     for (let i = 0; i < 5; i++) {

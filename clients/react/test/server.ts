@@ -68,6 +68,12 @@ export class FakeApi {
     }
   }
 
+  /** Tells every open stream it was replaced by a newer one of its owner, and ends it. */
+  replace(): void {
+    for (const res of this.streams) res.end(`event: stream.replaced\r\ndata: {"detail": "too many"}\r\n\r\n`);
+    this.streams.clear();
+  }
+
   /** Ends every open stream, as a restart or a proxy would. */
   drop(): void {
     for (const res of this.streams) res.end();
