@@ -103,7 +103,7 @@ async def open_app(
     page = await context.new_page()
     await page.add_init_script(RECORD_PROGRESS)
     await page.goto(f"{example}/?api={system.base}&user={user}")
-    await expect(page.locator(".live")).to_have_text("● live")
+    await expect(page.locator(".live")).to_have_text("● live", timeout=30000)
     return context, page
 
 

@@ -34,8 +34,10 @@ export function errorOf(job: Job | null): string | null {
   return null;
 }
 
-/** One job, live: its state from the shared stream (or polling while the stream is down). */
-export function useJob({ jobId, pollingInterval }: UseJobOptions): UseJobResult {
+/** One job, live: its state from the shared stream (or polling while the stream is down).
+ * `useJob({ jobId, pollingInterval })`, or `useJob(jobId)`. */
+export function useJob(options: UseJobOptions | string | null | undefined): UseJobResult {
+  const { jobId, pollingInterval } = typeof options === "object" && options ? options : { jobId: options, pollingInterval: undefined };
   const client = useJobsClient();
   const [job, setJob] = useState<Job | null>(() => (jobId ? client.jobs.get(jobId) ?? null : null));
   const [readError, setReadError] = useState<string | null>(null);

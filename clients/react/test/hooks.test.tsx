@@ -48,7 +48,7 @@ describe("useJob", () => {
     const client = newClient();
     const done = renderHook(() => useJob({ jobId: "done" }), { wrapper: hookWrapper(client) });
     await waitFor(() => expect(done.result.current.result).toEqual({ ok: true }));
-    const unknown = renderHook(() => useJob({ jobId: "nope" }), { wrapper: hookWrapper(client) });
+    const unknown = renderHook(() => useJob("nope"), { wrapper: hookWrapper(client) });
     await waitFor(() => expect(unknown.result.current.error).toMatch(/No job nope/));
     expect(unknown.result.current.isLoading).toBe(false);
     expect(unknown.result.current.job).toBeNull();
