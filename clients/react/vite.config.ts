@@ -20,5 +20,7 @@ export default defineConfig({
     environment: "jsdom",
     include: ["test/**/*.test.{ts,tsx}"],
     restoreMocks: true,
+    setupFiles: ["test/setup-env.ts"],
+    testTimeout: 30000,
   },
 });

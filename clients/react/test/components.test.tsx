@@ -94,7 +94,7 @@ describe("notifications", () => {
   });
 
   it("stacks a toast per job that ends and removes each after its time", async () => {
-    const { client } = renderWith(api, <JobNotificationContainer duration={300} />);
+    const { client } = renderWith(api, <JobNotificationContainer duration={1500} />);
     await waitFor(() => expect(client.mode).toBe("push"));
     act(() => {
       api.set(makeJob({ id: "a", status: "completed" }), "job.completed");
@@ -104,7 +104,7 @@ describe("notifications", () => {
     await screen.findByText("Upload completed");
     expect(screen.getByRole("alert").textContent).toContain("Lesson failed: No model");
     expect(document.querySelectorAll(".ujr-toast")).toHaveLength(2);
-    await waitFor(() => expect(document.querySelectorAll(".ujr-toast")).toHaveLength(0), { timeout: 2000 });
+    await waitFor(() => expect(document.querySelectorAll(".ujr-toast")).toHaveLength(0));
   });
 });
 

@@ -64,10 +64,10 @@ describe("useJob", () => {
     await waitFor(() => expect(result.current.progress).toBe(70));
     expect(api.count(/^GET \/jobs\/j2$/)).toBeGreaterThan(1);
     api.refuseStream = false;
-    await waitFor(() => expect(client.mode).toBe("push"), { timeout: 3000 });
-    await new Promise((resolve) => setTimeout(resolve, 100)); // a poll round in flight may land
+    await waitFor(() => expect(client.mode).toBe("push"));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a poll round in flight may land
     const polled = api.count(/^GET \/jobs\/j2$/);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // ten polling intervals
     expect(api.count(/^GET \/jobs\/j2$/)).toBe(polled);
     act(() => api.set(makeJob({ id: "j2", status: "completed", progress: 100 }), "job.completed"));
     await waitFor(() => expect(result.current.status).toBe("completed"));
@@ -87,7 +87,7 @@ describe("useJob", () => {
     api.set(makeJob({ id: "j3", status: "completed", progress: 100 }), "job.completed", true);
     await waitFor(() => expect(result.current.status).toBe("completed"));
     api.refuseStream = false;
-    await waitFor(() => expect(client.mode).toBe("push"), { timeout: 3000 });
+    await waitFor(() => expect(client.mode).toBe("push"));
     const resumed = api.requests.filter((r) => r.url === "/jobs/events").at(-1);
     expect(resumed?.headers["last-event-id"]).toMatch(/-\d+$/);
     expect(screen.getAllByRole("progressbar").length).toBeGreaterThan(0);
