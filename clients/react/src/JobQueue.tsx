@@ -1,5 +1,6 @@
-import { useRef, useState, type KeyboardEvent, type ReactNode } from "react";
-import { useJobList, useJobsClientActions } from "./queueState";
+import { useCallback, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useJobsClient } from "./context";
+import { useJobList } from "./hooks";
 import { jobLabel } from "./JobNotification";
 import { cx, trapFocus, useFocusReturn } from "./JobProgress";
 import { isFinal, type Job, type JobStatus, type JobType, type KnownJobType } from "./types";
@@ -21,8 +22,32 @@ export interface JobQueueProps {
   className?: string;
 }
 
+/** Cancel and retry for one job row, with its pending state and error. */
+function useRowActions(jobId: string) {
+  const client = useJobsClient();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback(async (action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : String(caught));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return {
+    busy,
+    error,
+    cancel: () => void run(() => client.cancel(jobId)),
+    retry: () => void run(() => client.retry(jobId)),
+  };
+}
+
 function JobRow({ job, onSelect, extra }: { job: Job; onSelect?: (job: Job) => void; extra?: ReactNode }) {
-  const { cancel, retry, busy, error } = useJobsClientActions(job.id);
+  const { cancel, retry, busy, error } = useRowActions(job.id);
   return (
     <li className="ujr-job" data-status={job.status} data-job-id={job.id}>
       <button type="button" className="ujr-job-name" onClick={() => onSelect?.(job)} disabled={!onSelect}>
