@@ -22,7 +22,7 @@ run: $(STAMP) ## migrate, start embedded Valkey + API + worker on http://127.0.0
 test: $(STAMP) test-deps ## the whole suite (embedded defaults; + PostgreSQL/Redis when ULTUDY_TEST_* set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-deps: ## install what the tests need beyond the venv (Debian's Chromium; apt-get as root)
+test-deps: ## install what the tests need beyond the venv: Debian's Chromium (apt-get as root), npm ci in clients/react
 	@scripts/test-deps.sh
 
 test-unit: $(STAMP) ## only the fast unit tests
@@ -33,7 +33,7 @@ lint: $(STAMP) ## ruff + mypy strict
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP) ## benchmarks; tables printed and written to bench/results/
+bench: $(STAMP) test-deps ## benchmarks; tables printed and written to bench/results/
 	$(BIN)/python bench/run_all.py
 
 clean: ## remove the venv and local data

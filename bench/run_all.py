@@ -18,6 +18,7 @@ BENCHES = [
     "bench.grading_accuracy",
     "bench.push_latency",
     "bench.observe_overhead",
+    "bench.react_size",
 ]
 
 

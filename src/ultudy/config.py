@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     auth: AuthMode = AuthMode.DEV
     secret_key: str | None = None
     token_ttl_s: Annotated[int, Field(gt=0)] = 30 * 24 * 3600
-    cors_origins: str = ""  # comma list of other origins trusted for cookie requests
+    cors_origins: str = ""  # comma list of other origins allowed to call the API (CORS)
 
     concurrency_material_upload: Annotated[int, Field(ge=1)] = 5
     concurrency_lesson_generation: Annotated[int, Field(ge=1)] = 5

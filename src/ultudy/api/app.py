@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 
 from ultudy import __version__
-from ultudy.api import middleware, observe, openapi, unavailable
+from ultudy.api import cors, middleware, observe, openapi, unavailable
 from ultudy.api.auth import AuthError
 from ultudy.api.authn import Authentication
 from ultudy.api.csrf import CsrfGuard
@@ -99,7 +99,8 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
     app.add_middleware(Authentication)
     app.add_middleware(CsrfGuard, settings=settings)
     middleware.install(app, settings)  # body limit, dev loopback guard, security headers
-    app.add_middleware(observe.Observe)  # outermost: every answer has an id and is counted
+    app.add_middleware(observe.Observe)  # every answer has an id and is counted
+    cors.install(app, settings)  # outermost: a preflight carries no credentials
 
     @app.exception_handler(UltudyError)
     async def _ultudy_error(_request: Request, exc: UltudyError) -> JSONResponse:

@@ -1,0 +1,14 @@
+export { JobsClient, JobsApiError } from "./client";
+export type { JobsClientOptions, JobListQuery } from "./client";
+export { JobsProvider, useJobsClient } from "./context";
+export type { JobsProviderProps } from "./context";
+export { useJob, useJobList, useJobEvents, useConnectionMode } from "./hooks";
+export type { UseJobOptions, UseJobResult, UseJobListOptions, UseJobListResult } from "./hooks";
+export { JobProgress, JobProgressModal } from "./JobProgress";
+export type { JobProgressProps, JobProgressModalProps } from "./JobProgress";
+export { JobNotification, JobNotificationContainer, jobLabel } from "./JobNotification";
+export type { JobNotificationProps, JobNotificationContainerProps } from "./JobNotification";
+export { JobQueue, JobQueuePanel } from "./JobQueue";
+export type { JobQueueProps, JobQueuePanelProps } from "./JobQueue";
+export { FINAL_STATUSES, JOB_EVENT_TYPES, isFinal } from "./types";
+export type * from "./types";
