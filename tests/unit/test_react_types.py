@@ -89,10 +89,11 @@ def test_known_job_types_are_the_apps() -> None:
 
 
 def test_event_names_are_those_the_backend_publishes() -> None:
+    # `"event": "job.started"` is a log line's field (jobs/metrics.py), not a published event.
     published = {
         name
         for path in SOURCE.rglob("*.py")
-        for name in re.findall(r'"(job\.[a-z_]+)"', path.read_text())
+        for name in re.findall(r'(?<!"event": )"(job\.[a-z_]+)"', path.read_text())
     }
     assert ts_union("JobEventType") == published - PER_JOB_STREAM_ONLY
 

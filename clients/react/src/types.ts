@@ -29,6 +29,8 @@ export interface Job {
   inline: boolean;
   priority: number;
   run_at: string | null;
+  /** Waiting for the jobs it depends on (`depends_on`); it is `pending` meanwhile. */
+  blocked?: boolean;
 }
 
 /** A page of `GET /jobs`, newest first. */
@@ -45,6 +47,8 @@ export interface JobAccepted {
 /** The events of `GET /jobs/events`; each carries the whole job as it is now. */
 export type JobEventType =
   | "job.created"
+  | "job.waiting"
+  | "job.queued"
   | "job.processing"
   | "job.progress"
   | "job.retrying"
@@ -55,6 +59,8 @@ export type JobEventType =
 export interface JobEventData {
   event: JobEventType;
   job: Job;
+  /** `job.waiting` only: the jobs it still waits for. */
+  waiting_for?: { id: string; type: JobType }[];
 }
 
 /** An event as hooks see it: from the stream (with its id), or `job.polled` when the
@@ -71,6 +77,8 @@ export type ConnectionMode = "idle" | "connecting" | "push" | "polling";
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);
 export const JOB_EVENT_TYPES: readonly JobEventType[] = [
   "job.created",
+  "job.waiting",
+  "job.queued",
   "job.processing",
   "job.progress",
   "job.retrying",
