@@ -5,7 +5,6 @@ starts at once while the row's `processing` write is group-committed a moment la
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import logging
 import uuid
@@ -27,11 +26,13 @@ from ultudy.logs import current_job_id
 logger = logging.getLogger(__name__)
 
 
-class Behind(enum.Enum):
+@dataclass(frozen=True, slots=True)
+class Behind:
     """What a run returns when its completion was queued, not awaited (the worker's
-    write-behind): the row, and the job's final event, say how it ended a moment later."""
+    write-behind): the row, and the job's final event, say how it ended a moment later.
+    `result` is the processor's (its summary goes to BullMQ's `returnvalue`)."""
 
-    COMPLETION = "completion"
+    result: dict[str, Any]
 
 
 class ExpectedFailure(UltudyError):
@@ -53,6 +54,12 @@ class Delivery:
     max_attempts: int
     will_retry: bool = False
     enqueued_at: float | None = None  # epoch seconds of the (last) add to the queue
+    # The BullMQ queue the job came from: its progress and log lines are mirrored onto
+    # the BullMQ job (None for an inline run, which has none).
+    queue: str | None = None
+    # Delivered before (a retry, a stalled restart, an operator's retry from outside):
+    # the run waits for its start write, so a row that is not runnable is not run.
+    redelivered: bool = False
 
 
 class StartAwareSignal:
@@ -100,7 +107,7 @@ class JobRunner:
         """
         current_job_id.set(str(job.job_id))
         started = self.writer.start(job.job_id, job.owner_id)
-        if not self.writer.writes_behind and await started is None:
+        if (not self.writer.writes_behind or job.redelivered) and await started is None:
             logger.info("row is not runnable (finished or cancelled); skipping")
             return None
         feed = _LiveFeed(self, job, started)
@@ -124,7 +131,7 @@ class JobRunner:
         # Not awaiting `started` first: the writer keeps the order, so the completion can
         # share the start's transaction, and it finds no `processing` row if the start did
         # not apply (cancelled or finished meanwhile).
-        return await self._complete(job, result)
+        return await self._complete(job, feed, result)
 
     def _context(self, job: Delivery, feed: _LiveFeed, signal: CancelSignal) -> JobContext[object]:
         throttle = ProgressThrottle(interval_s=self.progress_interval_s)
@@ -133,6 +140,7 @@ class JobRunner:
         async def sink(progress: int, message: str | None) -> None:
             if throttle.should_write():
                 await self.writer.progress(job.job_id, job.owner_id, progress, message)
+                feed.mirror(progress, message)
             feed.emit("job.progress", progress, message)
 
         return JobContext(
@@ -146,22 +154,26 @@ class JobRunner:
             enqueued_at=job.enqueued_at,
         )
 
-    async def _complete(self, job: Delivery, result: dict[str, Any]) -> JobRecord | Behind | None:
+    async def _complete(
+        self, job: Delivery, feed: _LiveFeed, result: dict[str, Any]
+    ) -> JobRecord | Behind | None:
         if self.writer.writes_behind:
             # The queue slot is free at once; the row and its event follow a moment later.
             self.writer.complete_behind(
-                job.job_id, job.owner_id, result, lambda done: self._on_completed(job, done)
+                job.job_id, job.owner_id, result, lambda done: self._on_completed(feed, done)
             )
-            return Behind.COMPLETION
+            return Behind(result)
         done = await self.writer.complete(job.job_id, job.owner_id, result)
-        self._on_completed(job, done)
+        self._on_completed(feed, done)
         return done
 
-    def _on_completed(self, job: Delivery, done: JobRecord | None) -> None:
+    def _on_completed(self, feed: _LiveFeed, done: JobRecord | None) -> None:
         if done is None:
-            logger.info("job %s finished after it was cancelled; result dropped", job.job_id)
+            logger.info("job %s finished after it was cancelled; result dropped", feed.job.job_id)
         else:
             self.events.publish_job("job.completed", done)
+            if feed.mirrored:  # the row says 100 now; so does the BullMQ job
+                feed.mirror(100, None)
 
     async def _finish(self, job: Delivery, target: JobStatus, kind: str, message: str) -> None:
         values = {"error_message": message, "completed_at": utcnow()}
@@ -207,6 +219,8 @@ class _LiveFeed:
     def __init__(self, runner: JobRunner, job: Delivery, started: asyncio.Future[Any]) -> None:
         self.events = runner.events
         self.job = job
+        self.queue = job.queue
+        self.mirrored = False  # a progress went to the BullMQ job
         self.held: list[tuple[str, int, str | None]] | None = [("job.processing", 0, None)]
         if not started.done():
             started.add_done_callback(self._on_start)
@@ -218,6 +232,17 @@ class _LiveFeed:
             self._publish(kind, progress, message)
         else:
             self.held.append((kind, progress, message))
+
+    def mirror(self, progress: int, message: str | None) -> None:
+        """A progress write (throttled as the row's) onto the BullMQ job; its message
+        goes to the job's log."""
+        if self.queue is None:
+            return
+        job_id = str(self.job.job_id)
+        self.mirrored = True
+        self.events.mirror_progress(self.queue, job_id, progress)
+        if message:
+            self.events.mirror_log(self.queue, job_id, f"{progress}% {message}")
 
     def _on_start(self, started: asyncio.Future[Any]) -> None:
         row = None if started.cancelled() or started.exception() else started.result()
