@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 # BullMQ job exists: progress ('p'), a log line ('l').
 # KEYS: two per item, then the announced set. ARGV: maxlen, ttl_s, now_ms, keep_ms, then
 # three per item: its op ('e' event, 'p', 'l') and two values (event: payload and its job
-# id if it is terminal, else ""; 'p': progress and job id; 'l': line and lines kept).
+# id if it is terminal, else ""; 'p': progress and the job id for a `progress` queue event,
+# or "" for none; 'l': line and lines kept).
 # Returns each item's event id, "" for one that was out already or is not an event.
 APPEND_SCRIPT = """
 local announced = KEYS[#KEYS]
@@ -54,8 +55,10 @@ for i = 1, (#KEYS - 1) / 2 do
   elseif redis.call('EXISTS', key) == 1 then
     if op == 'p' then
       redis.call('HSET', key, 'progress', a)
-      redis.call('XADD', other, 'MAXLEN', '~', 10000, '*', 'event', 'progress', 'jobId', b,
-        'data', a)
+      if b ~= '' then
+        redis.call('XADD', other, 'MAXLEN', '~', 10000, '*', 'event', 'progress', 'jobId', b,
+          'data', a)
+      end
     else
       redis.call('RPUSH', other, a)
       redis.call('LTRIM', other, -tonumber(b), -1)
@@ -127,10 +130,18 @@ class EventLog:
     def publish_job(self, kind: str, record: JobRecord) -> None:
         self.publish(record.owner_id, kind, event_payload(kind, record))
 
-    def mirror_progress(self, queue: str, job_id: str, progress: int) -> None:
-        """Set a BullMQ job's progress (and its `progress` queue event), with the events."""
+    def mirror_progress(
+        self, queue: str, job_id: str, progress: int, *, event: bool = True
+    ) -> None:
+        """Set a BullMQ job's progress (and, with `event`, its `progress` queue event)."""
         job_key = f"{self.prefix}:{queue}:{job_id}"
-        item = ("p", job_key, f"{self.prefix}:{queue}:events", str(progress), job_id)
+        item = (
+            "p",
+            job_key,
+            f"{self.prefix}:{queue}:events",
+            str(progress),
+            job_id if event else "",
+        )
         self._batch.submit_nowait(item).add_done_callback(_log_failure)
 
     def mirror_log(self, queue: str, job_id: str, line: str) -> None:

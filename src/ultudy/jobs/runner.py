@@ -172,8 +172,7 @@ class JobRunner:
             logger.info("job %s finished after it was cancelled; result dropped", feed.job.job_id)
         else:
             self.events.publish_job("job.completed", done)
-            if feed.mirrored:  # the row says 100 now; so does the BullMQ job
-                feed.mirror(100, None)
+            feed.mirror_done()
 
     async def _finish(self, job: Delivery, target: JobStatus, kind: str, message: str) -> None:
         values = {"error_message": message, "completed_at": utcnow()}
@@ -220,7 +219,6 @@ class _LiveFeed:
         self.events = runner.events
         self.job = job
         self.queue = job.queue
-        self.mirrored = False  # a progress went to the BullMQ job
         self.held: list[tuple[str, int, str | None]] | None = [("job.processing", 0, None)]
         if not started.done():
             started.add_done_callback(self._on_start)
@@ -239,10 +237,15 @@ class _LiveFeed:
         if self.queue is None:
             return
         job_id = str(self.job.job_id)
-        self.mirrored = True
         self.events.mirror_progress(self.queue, job_id, progress)
         if message:
             self.events.mirror_log(self.queue, job_id, f"{progress}% {message}")
+
+    def mirror_done(self) -> None:
+        """The row says 100 now; so does the BullMQ job (no `progress` queue event: its
+        `completed` event says it)."""
+        if self.queue is not None:
+            self.events.mirror_progress(self.queue, str(self.job.job_id), 100, event=False)
 
     def _on_start(self, started: asyncio.Future[Any]) -> None:
         row = None if started.cancelled() or started.exception() else started.result()
