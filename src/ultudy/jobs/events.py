@@ -28,11 +28,11 @@ logger = logging.getLogger(__name__)
 # died between the row's write and the event), and publishes theirs through here too.
 # The same call carries the worker's mirror of a job onto its BullMQ job (jobs.mirror),
 # written as BullMQ's own updateProgress / addLog scripts write them, and only while the
-# BullMQ job exists: progress ('p'), a log line ('l').
+# BullMQ job exists: progress ('p'), a log line ('l'), and progress 100 with a completion
+# event (its second key is then the BullMQ job's, not the stream again).
 # KEYS: two per item, then the announced set. ARGV: maxlen, ttl_s, now_ms, keep_ms, then
 # three per item: its op ('e' event, 'p', 'l') and two values (event: payload and its job
-# id if it is terminal, else ""; 'p': progress and the job id for a `progress` queue event,
-# or "" for none; 'l': line and lines kept).
+# id if it is terminal, else ""; 'p': progress and job id; 'l': line and lines kept).
 # Returns each item's event id, "" for one that was out already or is not an event.
 APPEND_SCRIPT = """
 local announced = KEYS[#KEYS]
@@ -47,6 +47,9 @@ for i = 1, (#KEYS - 1) / 2 do
     if b == '' or redis.call('ZADD', announced, 'NX', ARGV[3], b) == 1 then
       ids[i] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], '*', 'd', a)
     end
+    if other ~= key and redis.call('EXISTS', other) == 1 then
+      redis.call('HSET', other, 'progress', 100)
+    end
     if b ~= '' then once_used = true end
     if not seen[key] then
       seen[key] = true
@@ -55,10 +58,8 @@ for i = 1, (#KEYS - 1) / 2 do
   elseif redis.call('EXISTS', key) == 1 then
     if op == 'p' then
       redis.call('HSET', key, 'progress', a)
-      if b ~= '' then
-        redis.call('XADD', other, 'MAXLEN', '~', 10000, '*', 'event', 'progress', 'jobId', b,
-          'data', a)
-      end
+      redis.call('XADD', other, 'MAXLEN', '~', 10000, '*', 'event', 'progress', 'jobId', b,
+        'data', a)
     else
       redis.call('RPUSH', other, a)
       redis.call('LTRIM', other, -tonumber(b), -1)
@@ -130,18 +131,20 @@ class EventLog:
     def publish_job(self, kind: str, record: JobRecord) -> None:
         self.publish(record.owner_id, kind, event_payload(kind, record))
 
-    def mirror_progress(
-        self, queue: str, job_id: str, progress: int, *, event: bool = True
-    ) -> None:
-        """Set a BullMQ job's progress (and, with `event`, its `progress` queue event)."""
-        job_key = f"{self.prefix}:{queue}:{job_id}"
-        item = (
-            "p",
-            job_key,
-            f"{self.prefix}:{queue}:events",
-            str(progress),
-            job_id if event else "",
+    def publish_completed(self, record: JobRecord, queue: str | None) -> None:
+        """`job.completed`, and with a `queue`, progress 100 on the BullMQ job, as the row
+        says (in the same item: the completion of every job does this)."""
+        item = _item(
+            self.key(record.owner_id), "job.completed", event_payload("job.completed", record)
         )
+        if queue is not None:
+            item = (*item[:2], f"{self.prefix}:{queue}:{record.id}", *item[3:])
+        self._batch.submit_nowait(item).add_done_callback(_log_failure)
+
+    def mirror_progress(self, queue: str, job_id: str, progress: int) -> None:
+        """Set a BullMQ job's progress and add its `progress` queue event, with the events."""
+        job_key = f"{self.prefix}:{queue}:{job_id}"
+        item = ("p", job_key, f"{self.prefix}:{queue}:events", str(progress), job_id)
         self._batch.submit_nowait(item).add_done_callback(_log_failure)
 
     def mirror_log(self, queue: str, job_id: str, line: str) -> None:

@@ -21,6 +21,7 @@ from ultudy.logs import current_job_id
 # a result whose JSON is longer than this is summarised (its scalars, the sizes of the rest)
 RETURNVALUE_MAX_CHARS = 2048
 SUMMARY_TEXT_CHARS = 200
+EVENTS_LOGGER = "ultudy.jobs.events"
 
 
 def node_client_name(prefix: str, queue: str, worker_name: str | None = None) -> str:
@@ -65,6 +66,8 @@ class JobLogHandler(logging.Handler):
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == EVENTS_LOGGER:  # its own failures: no loop through a lost broker
+            return
         job_id = current_job_id.get()
         queue = self.running.get(job_id)
         if queue is None:

@@ -107,7 +107,13 @@ class JobRunner:
         """
         current_job_id.set(str(job.job_id))
         started = self.writer.start(job.job_id, job.owner_id)
-        if (not self.writer.writes_behind or job.redelivered) and await started is None:
+        if not self.writer.writes_behind:
+            runnable = await started is not None
+        elif job.redelivered:
+            runnable = await _start_applied(started)
+        else:
+            runnable = True
+        if not runnable:
             logger.info("row is not runnable (finished or cancelled); skipping")
             return None
         feed = _LiveFeed(self, job, started)
@@ -171,8 +177,7 @@ class JobRunner:
         if done is None:
             logger.info("job %s finished after it was cancelled; result dropped", feed.job.job_id)
         else:
-            self.events.publish_job("job.completed", done)
-            feed.mirror_done()
+            self.events.publish_completed(done, feed.queue)
 
     async def _finish(self, job: Delivery, target: JobStatus, kind: str, message: str) -> None:
         values = {"error_message": message, "completed_at": utcnow()}
@@ -200,6 +205,15 @@ class JobRunner:
             f"{what} (reference: job {job.job_id})."
         )
         await self._finish(job, JobStatus.FAILED, "job.failed", message)
+
+
+async def _start_applied(started: asyncio.Future[Any]) -> bool:
+    """False when the start write found the row not runnable. A failed write (the
+    database away) is not that: the job runs, and its final write fails and retries."""
+    try:
+        return await asyncio.shield(started) is not None
+    except Exception:
+        return True
 
 
 def _storable(result: Any) -> dict[str, Any]:
@@ -240,12 +254,6 @@ class _LiveFeed:
         self.events.mirror_progress(self.queue, job_id, progress)
         if message:
             self.events.mirror_log(self.queue, job_id, f"{progress}% {message}")
-
-    def mirror_done(self) -> None:
-        """The row says 100 now; so does the BullMQ job (no `progress` queue event: its
-        `completed` event says it)."""
-        if self.queue is not None:
-            self.events.mirror_progress(self.queue, str(self.job.job_id), 100, event=False)
 
     def _on_start(self, started: asyncio.Future[Any]) -> None:
         row = None if started.cancelled() or started.exception() else started.result()
