@@ -7,9 +7,10 @@
 - CPU per job of each worker process (from /proc) and of the broker (its INFO cpu: only
   meaningful on the embedded Valkey, which nothing else uses), over the throughput rounds.
 
-BENCH_PROGRESS_INTERVAL_MS sets our worker's ULTUDY_PROGRESS_INTERVAL_MS (default 250: a
-no-op job's one progress update is throttled away; 0: every update is written to the row
-and mirrored onto the BullMQ job, the worst case).
+BENCH_ROUNDS sets the rounds (3). BENCH_PROGRESS_INTERVAL_MS sets our worker's
+ULTUDY_PROGRESS_INTERVAL_MS (default 250: a no-op job's one progress update is throttled
+away; 0: every update is written to the row and mirrored onto the BullMQ job, the worst
+case).
 
 Against an external Redis and PostgreSQL (ULTUDY_REDIS_URL, ULTUDY_DATABASE_URL) it uses
 key prefixes of its own and removes its keys and rows afterwards. It VACUUMs the jobs
@@ -48,7 +49,7 @@ PRODUCERS = 10  # concurrent submitters, as concurrent web requests would be
 ENQUEUE_SAMPLES = 400
 PICKUP_SAMPLES = 150
 THROUGHPUT_JOBS = 1000
-ROUNDS = 3
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 USER = {"x-user-id": "bench"}
 RUN = uuid.uuid4().hex[:8]
 PREFIX = f"ultudy-bench-{RUN}"  # our queues and event streams
