@@ -186,3 +186,27 @@ async def test_operator_retry_of_a_cancelled_job_is_refused(backend: Backend) ->
         row = (await client.get(f"/jobs/{record.id}", headers=ALICE)).json()
     assert row["status"] == "cancelled"
     assert row["progress"] < 100
+
+
+async def test_a_job_the_reconciler_removed_to_run_again_is_not_taken_for_an_operators(
+    backend: Backend,
+) -> None:
+    """The reconciler removes a completed BullMQ job whose row lost its completion, then
+    adds it again; a worker killed between the two leaves a `removed` event (prev
+    `completed`) and no job: the job is lost, not removed by an operator, and runs."""
+    settings = backend.settings()
+    lesson = JobType.LESSON_GENERATION
+    async with api(settings) as (client, state):
+        record = await state.jobs.submit("alice", lesson, {})
+        queue = f"{backend.prefix}:{QUEUE}"
+        redis = state.queues.redis
+        assert await redis.lrem(f"{queue}:wait", 0, str(record.id)) == 1
+        assert await redis.delete(f"{queue}:{record.id}") == 1
+        await redis.xadd(
+            f"{queue}:events", {"event": "removed", "jobId": str(record.id), "prev": "completed"}
+        )
+        async with worker_process(settings) as worker:
+            assert await worker.reconciler.run_once(min_age_s=0) == 1
+        assert await bull_state(state, record.id) == "waiting"
+        row = (await client.get(f"/jobs/{record.id}", headers=ALICE)).json()
+    assert row["status"] == "pending"

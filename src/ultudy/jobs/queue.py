@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 # BullMQ queue events that put a job somewhere, or take it away (`removed`)
 PLACING_EVENTS = frozenset({"added", "waiting", "delayed", "removed"})
+FINISHED = frozenset({"completed", "failed"})
 EVENTS_SCANNED = 10_000
 COUNT_TYPES = ("waiting", "active", "completed", "failed", "delayed", "paused", "prioritized")
 
@@ -172,14 +173,16 @@ class JobQueues:
 
     async def removed_from_outside(self, job_type: str, job_id: str) -> bool:
         """Whether the job's latest trace in its queue's event stream (BullMQ's, capped at
-        about 10,000 events) is a `removed`: someone removed it (Bull Board, node
-        bullmq's `job.remove()`), rather than Redis losing it (a flush loses the stream
-        too). Read only for a job found missing, so rarely."""
+        about 10,000 events) is a `removed` of an unfinished job: someone removed it (Bull
+        Board, node bullmq's `job.remove()`), rather than Redis losing it (a flush loses
+        the stream too). Read only for a job found missing, so rarely."""
         stream = f"{self.prefix}:{self.kinds[job_type].queue}:events"
         entries: Any = await self.redis.xrevrange(stream, count=EVENTS_SCANNED)
         for _id, fields in entries:
             if fields.get("jobId") == job_id and fields.get("event") in PLACING_EVENTS:
-                return bool(fields["event"] == "removed")
+                # The reconciler removes a finished job before adding it again; a worker
+                # killed between the two leaves a `removed` of a completed job: not this.
+                return fields["event"] == "removed" and fields.get("prev") not in FINISHED
         return False
 
     async def remove(self, job_type: str, job_id: str) -> bool:
