@@ -22,7 +22,7 @@ run: $(STAMP) ## migrate, start embedded Valkey + API + worker on http://127.0.0
 test: $(STAMP) test-deps ## the whole suite (embedded defaults; + PostgreSQL/Redis when ULTUDY_TEST_* set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-deps: ## install what the tests need beyond the venv: Debian's Chromium (apt-get as root), npm ci in clients/react
+test-deps: ## install what the tests need beyond the venv: Debian's Chromium (apt-get as root), npm ci in clients/react, tests/typescript and tests/node
 	@scripts/test-deps.sh
 
 test-unit: $(STAMP) ## only the fast unit tests

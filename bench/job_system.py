@@ -4,6 +4,13 @@
 - pickup latency: enqueue -> processor start, for our system and raw bullmq
 - end-to-end throughput of no-op jobs with one progress update each, same concurrency,
   our system (every job keeps its SQL row) vs raw bullmq; rounds alternate.
+- CPU per job of each worker process (from /proc) and of the broker (its INFO cpu: only
+  meaningful on the embedded Valkey, which nothing else uses), over the throughput rounds.
+
+BENCH_ROUNDS sets the rounds (3). BENCH_PROGRESS_INTERVAL_MS sets our worker's
+ULTUDY_PROGRESS_INTERVAL_MS (default 250: a no-op job's one progress update is throttled
+away; 0: every update is written to the row and mirrored onto the BullMQ job, the worst
+case).
 
 Against an external Redis and PostgreSQL (ULTUDY_REDIS_URL, ULTUDY_DATABASE_URL) it uses
 key prefixes of its own and removes its keys and rows afterwards. It VACUUMs the jobs
@@ -43,7 +50,7 @@ PRODUCERS = 10  # concurrent submitters, as concurrent web requests would be
 ENQUEUE_SAMPLES = 400
 PICKUP_SAMPLES = 150
 THROUGHPUT_JOBS = 1000
-ROUNDS = 3
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 USER = {"x-user-id": "bench"}
 RUN = uuid.uuid4().hex[:8]
 PREFIX = f"ultudy-bench-{RUN}"  # our queues and event streams
@@ -219,6 +226,29 @@ async def throughput_raw(url: str, prefix: str) -> float:
     return THROUGHPUT_JOBS / elapsed
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def broker_cpu_s(url: str) -> float:
+    redis = Redis.from_url(url)
+    info = await redis.info("cpu")
+    await redis.aclose()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def measured(run: Any, pid: int, url: str, cpu: dict[str, list[float]], side: str) -> float:
+    """Run one throughput round; add its worker and broker CPU per job (ms) to `cpu`."""
+    worker, broker = process_cpu_s(pid), asyncio.run(broker_cpu_s(url))
+    rate = float(asyncio.run(run))
+    cpu[f"{side} worker"].append((process_cpu_s(pid) - worker) * 1000 / THROUGHPUT_JOBS)
+    cpu[f"{side} broker"].append((asyncio.run(broker_cpu_s(url)) - broker) * 1000 / THROUGHPUT_JOBS)
+    return rate
+
+
 def backend_label() -> str:
     db = "PostgreSQL" if "postgres" in os.environ.get("ULTUDY_DATABASE_URL", "") else "SQLite"
     broker = "Redis" if os.environ.get("ULTUDY_REDIS_URL") else "embedded Valkey"
@@ -231,22 +261,29 @@ def main() -> None:
         "ULTUDY_REDIS_PREFIX": PREFIX,
         "ULTUDY_CONCURRENCY_LESSON_GENERATION": str(CONCURRENCY),
         "ULTUDY_MAX_PENDING_JOBS_PER_USER": "1000000",
+        "ULTUDY_PROGRESS_INTERVAL_MS": os.environ.get("BENCH_PROGRESS_INTERVAL_MS", "250"),
     }
     with system(**settings) as sys_:
         asyncio.run(vacuum_jobs(sys_))
         body = asyncio.run(seed_section(sys_))
         sys_.start_api()
         enqueue = enqueue_latency(sys_, body)
-        sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation")
+        ours_pid = sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation").pid
         raw_prefix = RAW_PREFIX
-        sys_.spawn("-m", "bench.raw_bullmq_worker", sys_.redis_url, raw_prefix, str(CONCURRENCY))
+        raw_pid = sys_.spawn(
+            "-m", "bench.raw_bullmq_worker", sys_.redis_url, raw_prefix, str(CONCURRENCY)
+        ).pid
         time.sleep(1.0)
         ours_pick = pickup_ours(sys_, body)
         raw_pick = asyncio.run(pickup_raw(sys_.redis_url, raw_prefix))
         ours_tp, raw_tp = [], []
+        cpu: dict[str, list[float]] = {
+            name: [] for name in ("ours worker", "ours broker", "raw worker", "raw broker")
+        }
+        url = sys_.redis_url
         for _ in range(ROUNDS):
-            ours_tp.append(asyncio.run(throughput_ours(sys_, body)))
-            raw_tp.append(asyncio.run(throughput_raw(sys_.redis_url, raw_prefix)))
+            ours_tp.append(measured(throughput_ours(sys_, body), ours_pid, url, cpu, "ours"))
+            raw_tp.append(measured(throughput_raw(url, raw_prefix), raw_pid, url, cpu, "raw"))
         sys_.stop_all()
         asyncio.run(remove_bench_data(sys_))
     rows = [
@@ -284,6 +321,14 @@ def main() -> None:
                     ],
                     ["raw bullmq", f"{median(raw_tp):.0f}", ", ".join(f"{v:.0f}" for v in raw_tp)],
                     ["ratio ours / raw", f"{ratio:.0%}", "target ≥ 70 %"],
+                ],
+            ),
+            "",
+            table(
+                ["CPU per job (ms)", "median", "rounds"],
+                [
+                    [name, f"{median(v):.3f}", ", ".join(f"{x:.3f}" for x in v)]
+                    for name, v in cpu.items()
                 ],
             ),
         ]

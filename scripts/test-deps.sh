@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` needs beyond the venv: Debian's Chromium for the browser tests, and the
-# npm packages of the React package (clients/react) and of the TypeScript client check
-# (tests/typescript), each installed with `npm ci` from its lockfile.
+# npm packages of the React package (clients/react), the TypeScript client check
+# (tests/typescript) and node bullmq for the BullMQ parity tests (tests/node), each
+# installed with `npm ci` from its lockfile.
 # As root it installs Chromium (apt-get update first); otherwise it says the one command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
 fi
 
 # npm ci only when a lockfile changed since the last install (it wipes node_modules).
-for package in clients/react tests/typescript; do
+for package in clients/react tests/typescript tests/node; do
   stamp=$package/node_modules/.ci-stamp
   if [ ! -f "$stamp" ] || [ "$package/package-lock.json" -nt "$stamp" ]; then
     npm ci --prefix "$package" --no-audit --no-fund --loglevel=error

@@ -1,6 +1,7 @@
 """Processors for testing the job framework itself (selected with ULTUDY_PROCESSORS).
 
-Input knobs: `steps` progress updates `sleep_ms` apart; `fail: "input"` raises an expected
+Input knobs: `log` a line the processor logs (INFO) first; `steps` progress updates
+`sleep_ms` apart; `fail: "input"` raises an expected
 error; `crash_until_attempt: N` raises an unexpected error on attempts 1..N; `done_file`
 gets one line per completed run (to count executions across processes); `effect: true`
 writes the job's effect keyed by its id halfway through (tests.support.effects), after a
@@ -13,6 +14,7 @@ by a worker's shutdown).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Any
 
@@ -21,8 +23,12 @@ from ultudy.errors import JobInputError
 from ultudy.jobs.context import JobContext, Registry
 from ultudy.kinds import JobType
 
+logger = logging.getLogger(__name__)
+
 
 async def scripted(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
+    if "log" in data:
+        logger.info("%s", data["log"])
     if data.get("fail") == "input":
         raise JobInputError("The input says no.")
     if ctx.attempt <= int(data.get("crash_until_attempt", 0)):

@@ -26,24 +26,44 @@ logger = logging.getLogger(__name__)
 # if its job id joins the "announced" set (the last key, scored by time) in the same call.
 # The reconciler reads that set to find terminal rows whose event was lost (the process
 # died between the row's write and the event), and publishes theirs through here too.
-# ARGV: maxlen, ttl_s, now_ms, keep_ms, then per event its payload and its job id if it
-# is terminal (else ""). Returns each event's id, "" for one that was out already.
+# The same call carries the worker's mirror of a job onto its BullMQ job (jobs.mirror),
+# written as BullMQ's own updateProgress / addLog scripts write them, and only while the
+# BullMQ job exists: progress ('p'), a log line ('l'), and progress 100 with a completion
+# event (its second key is then the BullMQ job's, not the stream again).
+# KEYS: two per item, then the announced set. ARGV: maxlen, ttl_s, now_ms, keep_ms, then
+# three per item: its op ('e' event, 'p', 'l') and two values (event: payload and its job
+# id if it is terminal, else ""; 'p': progress and job id; 'l': line and lines kept).
+# Returns each item's event id, "" for one that was out already or is not an event.
 APPEND_SCRIPT = """
 local announced = KEYS[#KEYS]
 local ids = {}
 local seen = {}
 local once_used = false
-for i = 1, #KEYS - 1 do
-  local once = ARGV[4 + 2 * i]
-  if once == '' or redis.call('ZADD', announced, 'NX', ARGV[3], once) == 1 then
-    ids[i] = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[3 + 2 * i])
-  else
-    ids[i] = ''
-  end
-  if once ~= '' then once_used = true end
-  if not seen[KEYS[i]] then
-    seen[KEYS[i]] = true
-    redis.call('EXPIRE', KEYS[i], ARGV[2])
+for i = 1, (#KEYS - 1) / 2 do
+  local op, a, b = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
+  local key, other = KEYS[2 * i - 1], KEYS[2 * i]
+  ids[i] = ''
+  if op == 'e' then
+    if b == '' or redis.call('ZADD', announced, 'NX', ARGV[3], b) == 1 then
+      ids[i] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], '*', 'd', a)
+    end
+    if other ~= key and redis.call('EXISTS', other) == 1 then
+      redis.call('HSET', other, 'progress', 100)
+    end
+    if b ~= '' then once_used = true end
+    if not seen[key] then
+      seen[key] = true
+      redis.call('EXPIRE', key, ARGV[2])
+    end
+  elseif redis.call('EXISTS', key) == 1 then
+    if op == 'p' then
+      redis.call('HSET', key, 'progress', a)
+      redis.call('XADD', other, 'MAXLEN', '~', 10000, '*', 'event', 'progress', 'jobId', b,
+        'data', a)
+    else
+      redis.call('RPUSH', other, a)
+      redis.call('LTRIM', other, -tonumber(b), -1)
+    end
   end
 end
 if once_used then
@@ -59,8 +79,10 @@ TERMINAL_EVENTS = frozenset({"job.completed", "job.failed", "job.cancelled"})
 ANNOUNCED_KEEP_S = 300
 # job ids one ZMSCORE asks about
 ANNOUNCED_PAGE = 1000
-# (owner, payload, job id if the event is terminal else "")
-Item = tuple[str, str, str]
+# (op, two keys, two values): see APPEND_SCRIPT
+Item = tuple[str, str, str, str, str]
+# log lines a BullMQ job keeps (the newest)
+MIRROR_LOG_LINES = 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,21 +125,46 @@ class EventLog:
         """Queue an event: the order of publishes is the order in the stream (a job's
         terminal event that was out already is dropped there). A broker hiccup must not
         fail the job, so it is logged only."""
-        self._batch.submit_nowait(_item(owner_id, kind, data)).add_done_callback(_log_failure)
+        item = _item(self.key(owner_id), kind, data)
+        self._batch.submit_nowait(item).add_done_callback(_log_failure)
 
     def publish_job(self, kind: str, record: JobRecord) -> None:
         self.publish(record.owner_id, kind, event_payload(kind, record))
 
+    def publish_completed(self, record: JobRecord, queue: str | None) -> None:
+        """`job.completed`, and with a `queue`, progress 100 on the BullMQ job, as the row
+        says (in the same item: the completion of every job does this)."""
+        item = _item(
+            self.key(record.owner_id), "job.completed", event_payload("job.completed", record)
+        )
+        if queue is not None:
+            item = (*item[:2], f"{self.prefix}:{queue}:{record.id}", *item[3:])
+        self._batch.submit_nowait(item).add_done_callback(_log_failure)
+
+    def mirror_progress(self, queue: str, job_id: str, progress: int) -> None:
+        """Set a BullMQ job's progress and add its `progress` queue event, with the events."""
+        job_key = f"{self.prefix}:{queue}:{job_id}"
+        item = ("p", job_key, f"{self.prefix}:{queue}:events", str(progress), job_id)
+        self._batch.submit_nowait(item).add_done_callback(_log_failure)
+
+    def mirror_log(self, queue: str, job_id: str, line: str) -> None:
+        """Append a line to a BullMQ job's log (`job.log`), with the events."""
+        job_key = f"{self.prefix}:{queue}:{job_id}"
+        item = ("l", job_key, f"{job_key}:logs", line, str(MIRROR_LOG_LINES))
+        self._batch.submit_nowait(item).add_done_callback(_log_failure)
+
     async def _append_many(self, items: list[Item]) -> list[str]:
-        keys = [*(self.key(owner_id) for owner_id, _, _ in items), self.announced_key]
+        keys: list[str] = []
         args: list[str | int] = [
             self.maxlen,
             self.ttl_s,
             int(time.time() * 1000),
             ANNOUNCED_KEEP_S * 1000,
         ]
-        for _, payload, once in items:
-            args += [payload, once]
+        for op, key, other, a, b in items:
+            keys += [key, other]
+            args += [op, a, b]
+        keys.append(self.announced_key)
         replies: list[Any] = await self._append(keys=keys, args=args)
         return [str(event_id) for event_id in replies]
 
@@ -150,11 +197,11 @@ class EventLog:
         return events
 
 
-def _item(owner_id: str, kind: str, data: dict[str, Any]) -> Item:
+def _item(stream: str, kind: str, data: dict[str, Any]) -> Item:
     payload = json.dumps({"type": kind, **data}, separators=(",", ":"), default=str)
     job_id = (data.get("job") or {}).get("id") if kind in TERMINAL_EVENTS else None
     once = "" if job_id is None else str(job_id)
-    return owner_id, payload, once
+    return "e", stream, stream, payload, once
 
 
 def _log_failure(future: asyncio.Future[str]) -> None:

@@ -20,11 +20,16 @@ from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
 from ultudy.jobs.batching import GroupCommit
+from ultudy.jobs.mirror import node_client_name
 from ultudy.jobs.record import JobRecord
 from ultudy.jobs.types import JobKinds
 
 logger = logging.getLogger(__name__)
 
+# BullMQ queue events that put a job somewhere, or take it away (`removed`)
+PLACING_EVENTS = frozenset({"added", "waiting", "delayed", "removed"})
+FINISHED = frozenset({"completed", "failed"})
+EVENTS_SCANNED = 10_000
 COUNT_TYPES = ("waiting", "active", "completed", "failed", "delayed", "paused", "prioritized")
 
 
@@ -166,6 +171,20 @@ class JobQueues:
         finished = getattr(job, "finishedOn", None) if job is not None else None
         return int(finished) / 1000 if finished else None
 
+    async def removed_from_outside(self, job_type: str, job_id: str) -> bool:
+        """Whether the job's latest trace in its queue's event stream (BullMQ's, capped at
+        about 10,000 events) is a `removed` of an unfinished job: someone removed it (Bull
+        Board, node bullmq's `job.remove()`), rather than Redis losing it (a flush loses
+        the stream too). Read only for a job found missing, so rarely."""
+        stream = f"{self.prefix}:{self.kinds[job_type].queue}:events"
+        entries: Any = await self.redis.xrevrange(stream, count=EVENTS_SCANNED)
+        for _id, fields in entries:
+            if fields.get("jobId") == job_id and fields.get("event") in PLACING_EVENTS:
+                # The reconciler removes a finished job before adding it again; a worker
+                # killed between the two leaves a `removed` of a completed job: not this.
+                return fields["event"] == "removed" and fields.get("prev") not in FINISHED
+        return False
+
     async def remove(self, job_type: str, job_id: str) -> bool:
         """Remove a job that is not locked by a worker; False when it is running."""
         return bool(await self.queue_for(job_type).remove(job_id))
@@ -190,16 +209,18 @@ class JobQueues:
         return total
 
     async def workers(self) -> dict[str, list[dict[str, str]]]:
+        """Live workers per queue, found as node bullmq's `getWorkers()` finds them (our
+        workers name their connection that way: jobs.mirror.node_client_name), so ours
+        and any node worker on the queue count, once each."""
+        clients: list[dict[str, Any]] = await self.redis.client_list()
         result: dict[str, list[dict[str, str]]] = {}
-        for name, queue in self.queues.items():
-            # A worker names each of its connections (commands, blocking reads) alike, and
-            # each process has a name of its own (`jobs.worker`): one entry per name.
-            seen: dict[str, dict[str, str]] = {}
-            for c in await queue.get_workers():
-                entry = {"id": c.get("rawname", ""), "addr": c.get("addr", "")}
-                entry["age_s"] = c.get("age", "")
-                seen.setdefault(entry["id"], entry)
-            result[name] = list(seen.values())
+        for name in self.queues:
+            base = node_client_name(self.prefix, name)
+            result[name] = [
+                {"id": c["name"], "addr": c.get("addr", ""), "age_s": c.get("age", "")}
+                for c in clients
+                if c.get("name") == base or str(c.get("name", "")).startswith(f"{base}:w:")
+            ]
         return result
 
     async def pause(self, queue_name: str) -> None:

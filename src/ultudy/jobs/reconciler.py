@@ -39,6 +39,7 @@ INLINE_ABANDONED_AFTER_S = 3600
 # finished the job (its retries pause 4.2 s in all): a row still behind it lost it.
 BEHIND_SETTLED_S = 15
 INLINE_ABANDONED_MESSAGE = "The server stopped while running this job; please submit it again."
+REMOVED_MESSAGE = "Removed from its queue by an operator (BullMQ job removed); not run."
 STALLED_OUT_MESSAGE = (
     "The job was interrupted too many times (its worker stopped responding) and was given up."
 )
@@ -104,6 +105,15 @@ class Reconciler:
             if failed is not None:
                 self.events.publish_job("job.failed", failed)
                 await self.dependencies.settle(failed)
+            return 0
+        if state == "unknown" and await self.queues.removed_from_outside(
+            record.type, str(record.id)
+        ):
+            # An operator removed the queued job (Bull Board's "remove"): they meant it
+            # not to run, so the row says so rather than the job being added back.
+            cancelled = await self.store.cancel(record.id, owner_id=None, message=REMOVED_MESSAGE)
+            if cancelled is not None:
+                self.events.publish_job("job.cancelled", cancelled)
             return 0
         if state == "completed":
             # BullMQ finished it but the row never heard: the worker writes a completion

@@ -5,7 +5,6 @@ starts at once while the row's `processing` write is group-committed a moment la
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import logging
 import uuid
@@ -32,11 +31,13 @@ logger = logging.getLogger(__name__)
 REQUEST_ID_KEY = "_request_id"
 
 
-class Behind(enum.Enum):
+@dataclass(frozen=True, slots=True)
+class Behind:
     """What a run returns when its completion was queued, not awaited (the worker's
-    write-behind): the row, and the job's final event, say how it ended a moment later."""
+    write-behind): the row, and the job's final event, say how it ended a moment later.
+    `result` is the processor's (its summary goes to BullMQ's `returnvalue`)."""
 
-    COMPLETION = "completion"
+    result: dict[str, Any]
 
 
 class ExpectedFailure(UltudyError):
@@ -58,6 +59,12 @@ class Delivery:
     max_attempts: int
     will_retry: bool = False
     enqueued_at: float | None = None  # epoch seconds of the (last) add to the queue
+    # The BullMQ queue the job came from: its progress and log lines are mirrored onto
+    # the BullMQ job (None for an inline run, which has none).
+    queue: str | None = None
+    # Delivered before (a retry, a stalled restart, an operator's retry from outside):
+    # the run waits for its start write, so a row that is not runnable is not run.
+    redelivered: bool = False
 
 
 class StartAwareSignal:
@@ -111,7 +118,13 @@ class JobRunner:
         if request_id is not None:  # inline runs already have the request's
             current_request_id.set(str(request_id))
         started = self.writer.start(job.job_id, job.owner_id)
-        if not self.writer.writes_behind and await started is None:
+        if not self.writer.writes_behind:
+            runnable = await started is not None
+        elif job.redelivered:
+            runnable = await _start_applied(started)
+        else:
+            runnable = True
+        if not runnable:
             logger.info("row is not runnable (finished or cancelled); skipping")
             return None
         watch = self._watch(job)
@@ -141,7 +154,7 @@ class JobRunner:
         # Not awaiting `started` first: the writer keeps the order, so the completion can
         # share the start's transaction, and it finds no `processing` row if the start did
         # not apply (cancelled or finished meanwhile).
-        return await self._complete(job, result)
+        return await self._complete(job, feed, result)
 
     def _watch(self, job: Delivery) -> RunWatch:
         known = job.type in self.kinds  # an unknown type fails in `run`, counted under it
@@ -160,6 +173,7 @@ class JobRunner:
         async def sink(progress: int, message: str | None) -> None:
             if throttle.should_write():
                 await self.writer.progress(job.job_id, job.owner_id, progress, message)
+                feed.mirror(progress, message)
             feed.emit("job.progress", progress, message)
 
         return JobContext(
@@ -184,22 +198,24 @@ class JobRunner:
 
         return spawn
 
-    async def _complete(self, job: Delivery, result: dict[str, Any]) -> JobRecord | Behind | None:
+    async def _complete(
+        self, job: Delivery, feed: _LiveFeed, result: dict[str, Any]
+    ) -> JobRecord | Behind | None:
         if self.writer.writes_behind:
             # The queue slot is free at once; the row and its event follow a moment later.
             self.writer.complete_behind(
-                job.job_id, job.owner_id, result, lambda done: self._on_completed(job, done)
+                job.job_id, job.owner_id, result, lambda done: self._on_completed(feed, done)
             )
-            return Behind.COMPLETION
+            return Behind(result)
         done = await self.writer.complete(job.job_id, job.owner_id, result)
-        self._on_completed(job, done)
+        self._on_completed(feed, done)
         return done
 
-    def _on_completed(self, job: Delivery, done: JobRecord | None) -> None:
+    def _on_completed(self, feed: _LiveFeed, done: JobRecord | None) -> None:
         if done is None:
-            logger.info("job %s finished after it was cancelled; result dropped", job.job_id)
+            logger.info("job %s finished after it was cancelled; result dropped", feed.job.job_id)
         else:
-            self.events.publish_job("job.completed", done)
+            self.events.publish_completed(done, feed.queue)
             self._settle(done)
 
     def _settle(self, ended: JobRecord) -> None:
@@ -235,6 +251,15 @@ class JobRunner:
         await self._finish(job, JobStatus.FAILED, "job.failed", message)
 
 
+async def _start_applied(started: asyncio.Future[Any]) -> bool:
+    """False when the start write found the row not runnable. A failed write (the
+    database away) is not that: the job runs, and its final write fails and retries."""
+    try:
+        return await asyncio.shield(started) is not None
+    except Exception:
+        return True
+
+
 def _storable(result: Any) -> dict[str, Any]:
     """The processor's result as its row keeps it, a JSON object; one that is not fails
     here, in its own job, not in a row write it would share with other jobs."""
@@ -251,6 +276,7 @@ class _LiveFeed:
     def __init__(self, runner: JobRunner, job: Delivery, started: asyncio.Future[Any]) -> None:
         self.events = runner.events
         self.job = job
+        self.queue = job.queue
         self.held: list[tuple[str, int, str | None]] | None = [("job.processing", 0, None)]
         if not started.done():
             started.add_done_callback(self._on_start)
@@ -262,6 +288,16 @@ class _LiveFeed:
             self._publish(kind, progress, message)
         else:
             self.held.append((kind, progress, message))
+
+    def mirror(self, progress: int, message: str | None) -> None:
+        """A progress write (throttled as the row's) onto the BullMQ job; its message
+        goes to the job's log."""
+        if self.queue is None:
+            return
+        job_id = str(self.job.job_id)
+        self.events.mirror_progress(self.queue, job_id, progress)
+        if message:
+            self.events.mirror_log(self.queue, job_id, f"{progress}% {message}")
 
     def _on_start(self, started: asyncio.Future[Any]) -> None:
         row = None if started.cancelled() or started.exception() else started.result()

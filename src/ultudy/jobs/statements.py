@@ -87,6 +87,7 @@ def _start_many_statement(size: int) -> Any:
             attempts=jobs.c.attempts + 1,
             progress=0,
             error_message=None,
+            completed_at=None,
         )
         .returning(jobs.c.id, jobs.c.owner_id, jobs.c.attempts)
     )
@@ -195,7 +196,8 @@ PG_JSON_COLUMNS = frozenset(c.name for c in jobs.c if isinstance(c.type, JSON))
 PG_BATCH_SQL = {
     "create": _pg_insert_sql(),
     "start": f"""UPDATE jobs AS j SET status = 'processing', updated_at = v.at,
-    started_at = v.at, attempts = j.attempts + 1, progress = 0, error_message = NULL
+    started_at = v.at, attempts = j.attempts + 1, progress = 0, error_message = NULL,
+    completed_at = NULL
     FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, owner_id, at)
     WHERE {_PG_MATCH} AND {_not_from(JobStatus.PROCESSING)}
     RETURNING j.id, j.owner_id, j.attempts""",

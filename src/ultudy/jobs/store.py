@@ -187,12 +187,14 @@ class JobStore:
             completed_at=utcnow(),
         )
 
-    async def cancel(self, job_id: uuid.UUID, *, owner_id: str | None) -> JobRecord | None:
+    async def cancel(
+        self, job_id: uuid.UUID, *, owner_id: str | None, message: str = "Cancelled"
+    ) -> JobRecord | None:
         return await self.transition(
             job_id,
             JobStatus.CANCELLED,
             owner_id=owner_id,
-            error_message="Cancelled",
+            error_message=message,
             completed_at=utcnow(),
         )
 

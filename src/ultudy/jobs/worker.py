@@ -27,6 +27,7 @@ from ultudy.config import Settings
 from ultudy.db.outage import is_outage
 from ultudy.errors import UltudyError
 from ultudy.jobs.events import EventLog
+from ultudy.jobs.mirror import JobLogHandler, node_client_name, result_summary
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.reconciler import Reconciler
 from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
@@ -61,6 +62,22 @@ class WorkerCrashedError(UltudyError):
     """A queue's run loop stopped by itself."""
 
 
+class NamedWorker(BullWorker):  # type: ignore[misc]
+    """A bullmq Worker whose connection node bullmq's `getWorkers()` (Bull Board) finds:
+    only the blocking connection is named, `<prefix>:<base64(queue)>:w:<name>`, as node
+    bullmq's Worker names it, so a worker counts once. bullmq-python would name both
+    connections `<prefix>:<queue>:w:<name>`; `_ensure_client_names` is its one hook."""
+
+    _client_name_set: bool
+
+    async def _ensure_client_names(self) -> None:
+        if self._client_name_set:
+            return
+        if self.blockingRedisConnection is not None:
+            await self.blockingRedisConnection.set_client_name(self.clientName)
+        self._client_name_set = True
+
+
 class WorkerProcess:
     """Runs jobs with what its caller built for it (`ultudy.bootstrap`, role "worker"),
     which the caller closes after `run` returns."""
@@ -84,6 +101,7 @@ class WorkerProcess:
         self.reconciler = Reconciler(self.store, self.queues, self.events, self.runner.dependencies)
         self.workers: dict[str, BullWorker] = {}
         self.stop_event = asyncio.Event()
+        self.job_logs: JobLogHandler | None = None
 
     def _bull_options(self, queue_name: str) -> dict[str, Any]:
         s = self.settings
@@ -101,9 +119,24 @@ class WorkerProcess:
         }
 
     def make_bull_worker(self, name: str) -> BullWorker:
-        return BullWorker(name, self._process, self._bull_options(name))
+        async def process(job: Any, _token: str, signal: Any) -> dict[str, Any]:
+            return await self._process(name, job, signal)
 
-    async def _process(self, job: Any, _token: str, signal: Any) -> dict[str, Any]:
+        worker = NamedWorker(name, process, self._bull_options(name))
+        worker.clientName = node_client_name(self.settings.redis_prefix, name, name)
+        return worker
+
+    async def _process(self, queue: str, job: Any, signal: Any) -> dict[str, Any]:
+        logs = self.job_logs
+        if logs is not None:
+            logs.running[job.id] = queue
+        try:
+            return await self._process_logged(queue, job, signal)
+        finally:
+            if logs is not None:
+                logs.running.pop(job.id, None)
+
+    async def _process_logged(self, queue: str, job: Any, signal: Any) -> dict[str, Any]:
         attempts = int(job.opts.get("attempts") or 1)
         before = int(job.data.get("attempts_before", 0))
         delivery = Delivery(
@@ -115,16 +148,30 @@ class WorkerProcess:
             max_attempts=before + attempts,
             will_retry=job.attemptsMade + 1 < attempts,
             enqueued_at=job.data.get("enqueued_at"),
+            queue=queue,
+            redelivered=job.attemptsStarted > 1,
         )
         try:
             outcome = await self.runner.run(delivery, signal=signal)
         except ExpectedFailure as exc:
             raise UnrecoverableError(str(exc)) from exc
-        # The result lives in SQL; Redis keeps only the outcome. A completion written
-        # behind is `completed` here a moment before its row says so.
-        if outcome is Behind.COMPLETION:
-            return {"status": JobStatus.COMPLETED.value}
-        return {"status": outcome.status if outcome else "skipped"}
+        # The result lives in SQL; BullMQ's `returnvalue` has the status and a summary of
+        # it. A completion written behind is `completed` here a moment before its row.
+        if isinstance(outcome, Behind):
+            return result_summary(JobStatus.COMPLETED.value, outcome.result)
+        if outcome is None:
+            return await self._not_run(delivery)
+        return result_summary(outcome.status, outcome.result_data)
+
+    async def _not_run(self, delivery: Delivery) -> dict[str, Any]:
+        """The delivery of a job whose row is not runnable: one an operator retried from
+        outside (Bull Board) after it completed or was cancelled. BullMQ is told what the
+        row says: completed (with its result), or failed with the reason it was not run."""
+        record = await self.store.get(delivery.job_id, owner_id=None)
+        if record is not None and record.status == JobStatus.COMPLETED:
+            return {**result_summary(record.status, record.result_data), "not_run_again": True}
+        status = record.status if record is not None else "gone from the database"
+        raise UnrecoverableError(f"Not run: the job is {status}; it is not run again.")
 
     async def _relay_cancels(self) -> None:
         """Relay cancels until stopped. A lost broker ends a subscription (redis-py gives
@@ -191,6 +238,8 @@ class WorkerProcess:
         """Process jobs until stopped (or, with `burst`, until the queues are empty)."""
         for name in self.queue_names:
             self.workers[name] = self.make_bull_worker(name)
+        self.job_logs = JobLogHandler(self.events)
+        logging.getLogger().addHandler(self.job_logs)
         policy = await self.queues.eviction_policy()
         if policy != "noeviction":
             logger.warning(
@@ -239,6 +288,8 @@ class WorkerProcess:
         for task in [*helpers, *loops]:
             task.cancel()
         await asyncio.gather(*helpers, *loops, *closing, return_exceptions=True)
+        if self.job_logs is not None:
+            logging.getLogger().removeHandler(self.job_logs)
         # The writer's queued writes, the events and the connections are the container's
         # to close (`Container.close`), in that order, once this returns.
         logger.info("worker stopped")
