@@ -82,7 +82,7 @@ class WorkerProcess:
 
     def _bull_options(self, queue_name: str) -> dict[str, Any]:
         s = self.settings
-        return {
+        options: dict[str, Any] = {
             "connection": self.queues.redis_url,
             "prefix": s.redis_prefix,
             "concurrency": self.queues.kinds.by_queue(queue_name).concurrency,
@@ -92,6 +92,11 @@ class WorkerProcess:
             "autorun": False,
             "name": queue_name,
         }
+        if s.metrics_history_min:
+            # BullMQ counts each finished job per minute inside the script that finishes
+            # it: no round trip of its own. The dashboard and Bull Board read these keys.
+            options["metrics"] = {"maxDataPoints": s.metrics_history_min}
+        return options
 
     def make_bull_worker(self, name: str) -> BullWorker:
         return BullWorker(name, self._process, self._bull_options(name))
