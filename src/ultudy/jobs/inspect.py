@@ -93,8 +93,8 @@ def _event_entry(event: JobEvent) -> TimelineEntry:
         detail = f"{job.get('progress')} % {job.get('progress_message') or ''}".strip()
     elif job.get("error_message"):
         detail = str(job["error_message"])
-    elif event.type == "job.processing":
-        detail = f"attempt {job.get('attempts')} of {job.get('max_attempts')}"
+    elif event.type == "job.processing" and job.get("attempts"):
+        detail = f"attempt {job['attempts']}"
     at_ms = int(event.id.split("-", 1)[0])
     return TimelineEntry(
         at=datetime.fromtimestamp(at_ms / 1000, tz=UTC),
