@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
 
-from bench.common import median, pct, system, table, write_result
+from bench.common import cpu_seconds, median, pct, system, table, write_result
 from bench.job_system import PREFIX, backend_label, remove_bench_data, seed_section
 
 USER = {"x-user-id": "bench"}
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CONNECTIONS = 64  # what a fleet of browsers behind a proxy would hold open
 
 
@@ -40,13 +38,6 @@ class Round:
     @property
     def sent(self) -> int:
         return sum(self.codes.values())
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 async def one(client: httpx.AsyncClient, body: dict[str, str], due: float, out: Round) -> None:

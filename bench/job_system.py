@@ -16,6 +16,9 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,7 +26,7 @@ from bullmq import Queue
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, text
 
-from bench.common import System, median, pct, system, table, write_result
+from bench.common import System, cpu_seconds, median, pct, system, table, write_result
 from ultudy.bootstrap import load_kinds
 from ultudy.config import Settings
 from ultudy.db import Database
@@ -218,6 +221,59 @@ async def throughput_raw(url: str, prefix: str) -> float:
     return THROUGHPUT_JOBS / elapsed
 
 
+WORKER = ("-m", "ultudy", "worker", "--queues", "lesson-generation")
+WORKER_START_S = 1.5
+# our worker with BullMQ's per-minute metrics (the dashboard's charts) and without
+METRICS_VARIANTS = {"on": "1440", "off": "0"}
+
+
+@dataclass(frozen=True)
+class Cpu:
+    worker_ms: float  # CPU of the worker process per job
+    broker_ms: float  # CPU of the Redis/Valkey server per job (producer's and worker's calls)
+
+
+async def broker_cpu_s(url: str) -> float:
+    redis = Redis.from_url(url)
+    info = await redis.info("cpu")
+    await redis.aclose()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+@contextmanager
+def measured(pid: int, url: str, into: list[Cpu]) -> Iterator[None]:
+    worker, broker = cpu_seconds(pid), asyncio.run(broker_cpu_s(url))
+    yield
+    worker_ms = (cpu_seconds(pid) - worker) * 1000 / THROUGHPUT_JOBS
+    broker_ms = (asyncio.run(broker_cpu_s(url)) - broker) * 1000 / THROUGHPUT_JOBS
+    into.append(Cpu(worker_ms=worker_ms, broker_ms=broker_ms))
+
+
+def cpu_table(ours: dict[str, list[Cpu]], raw: list[Cpu]) -> str:
+    """CPU per job from /proc (worker) and INFO cpu (broker), medians of the rounds."""
+    rows = []
+    for label, samples in (
+        ("ours, metrics history on (default)", ours["on"]),
+        ("ours, metrics history off", ours["off"]),
+        ("raw bullmq", raw),
+    ):
+        worker = [c.worker_ms for c in samples]
+        broker = [c.broker_ms for c in samples]
+        rows.append(
+            [
+                label,
+                f"{median(worker):.3f}",
+                ", ".join(f"{v:.3f}" for v in worker),
+                f"{median(broker):.3f}",
+                ", ".join(f"{v:.3f}" for v in broker),
+            ]
+        )
+    on = median([c.worker_ms for c in ours["on"]]) / median([c.worker_ms for c in ours["off"]])
+    rows.append(["worker CPU ratio on / off", f"{on:.0%}", "target ≤ 1.3 ms per job", "", ""])
+    headers = ["CPU per job (ms)", "worker median", "rounds", "broker median", "rounds"]
+    return table(headers, rows)
+
+
 def backend_label() -> str:
     db = "PostgreSQL" if "postgres" in os.environ.get("ULTUDY_DATABASE_URL", "") else "SQLite"
     broker = "Redis" if os.environ.get("ULTUDY_REDIS_URL") else "embedded Valkey"
@@ -236,16 +292,29 @@ def main() -> None:
         body = asyncio.run(seed_section(sys_))
         sys_.start_api()
         enqueue = enqueue_latency(sys_, body)
-        sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation")
+        worker = sys_.spawn(*WORKER)
         raw_prefix = RAW_PREFIX
-        sys_.spawn("-m", "bench.raw_bullmq_worker", sys_.redis_url, raw_prefix, str(CONCURRENCY))
+        raw = sys_.spawn(
+            "-m", "bench.raw_bullmq_worker", sys_.redis_url, raw_prefix, str(CONCURRENCY)
+        )
         time.sleep(1.0)
         ours_pick = pickup_ours(sys_, body)
         raw_pick = asyncio.run(pickup_raw(sys_.redis_url, raw_prefix))
+        sys_.stop(worker)
         ours_tp, raw_tp = [], []
+        cpu: dict[str, list[Cpu]] = {variant: [] for variant in METRICS_VARIANTS}
+        raw_cpu: list[Cpu] = []
         for _ in range(ROUNDS):
-            ours_tp.append(asyncio.run(throughput_ours(sys_, body)))
-            raw_tp.append(asyncio.run(throughput_raw(sys_.redis_url, raw_prefix)))
+            for variant, minutes in METRICS_VARIANTS.items():
+                worker = sys_.spawn(*WORKER, env={"ULTUDY_METRICS_HISTORY_MIN": minutes})
+                time.sleep(WORKER_START_S)
+                with measured(worker.pid, sys_.redis_url, cpu[variant]):
+                    tp = asyncio.run(throughput_ours(sys_, body))
+                sys_.stop(worker)
+                if variant == "on":
+                    ours_tp.append(tp)
+            with measured(raw.pid, sys_.redis_url, raw_cpu):
+                raw_tp.append(asyncio.run(throughput_raw(sys_.redis_url, raw_prefix)))
         sys_.stop_all()
         asyncio.run(remove_bench_data(sys_))
     rows = [
@@ -285,6 +354,8 @@ def main() -> None:
                     ["ratio ours / raw", f"{ratio:.0%}", "target ≥ 70 %"],
                 ],
             ),
+            "",
+            cpu_table(cpu, raw_cpu),
         ]
     )
     write_result("job_system", text)

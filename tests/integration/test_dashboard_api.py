@@ -85,6 +85,7 @@ async def test_search_reads_every_owners_jobs_by_id_owner_status_and_type(
         ("/admin/api/jobs?type=laundry", "unknown job type 'laundry'"),
         ("/admin/api/jobs?id=123", "id"),
         ("/admin/api/jobs?limit=0", "limit"),
+        ("/admin/api/jobs?owner=a%00b", "owner"),
         ("/admin/api/jobs?cursor=bogus", "cursor"),
         ("/admin/api/stats?minutes=2", "minutes"),
         ("/admin/api/jobs/not-a-uuid", "job_id"),

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ultudy.api.auth import USER_ID_RE
 from ultudy.api.deps import Admin, Jobs, State
 from ultudy.api.schemas import JobOut
 from ultudy.api.schemas.dashboard import (
@@ -87,7 +88,7 @@ async def search(
     jobs: Jobs,
     _admin: Admin,
     job_id: Annotated[uuid.UUID | None, Query(alias="id")] = None,
-    owner: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    owner: Annotated[str | None, Query(pattern=USER_ID_RE.pattern)] = None,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     type_filter: Annotated[str | None, Query(alias="type", max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
