@@ -74,7 +74,7 @@ async def test_charts_search_detail_and_promote(system: System, browser: Browser
     assert await sum_of(page, "#throughput rect.bar-failed", "count") == 1
     rates = page.locator("#failure-rate circle.rate-point")
     assert await rates.count() in (1, 2)
-    uploads = page.locator("#durations tr[data-queue=material-upload] td")
+    uploads = page.locator("#durations tr[data-durations=material-upload] td")
     await expect(uploads.nth(1)).to_have_text("2")
     await expect(uploads.nth(3)).to_have_text("33.3 %")
     await expect(uploads.nth(6)).to_have_text(re.compile(r"^\d+(\.\d)? m?s$"))  # run p50

@@ -54,7 +54,7 @@ function renderCharts() {
   const add = (key) => stats.queues[shown[0]][key].map((_, i) => sum(shown.map((n) => stats.queues[n][key][i])));
   byId("throughput").replaceChildren(throughputChart(add("completed"), add("failed")));
   byId("failure-rate").replaceChildren(failureRateChart(add("completed"), add("failed")));
-  byId("durations").replaceChildren(...Object.entries(stats.queues).map(([name, q]) => el("tr", { "data-queue": name },
+  byId("durations").replaceChildren(...Object.entries(stats.queues).map(([name, q]) => el("tr", { "data-durations": name },
     el("td", {}, name), el("td", {}, String(sum(q.completed))), el("td", {}, String(sum(q.failed))),
     el("td", {}, q.failure_rate === null ? "–" : `${(q.failure_rate * 100).toFixed(1)} %`),
     el("td", {}, ms(q.wait_p50_ms)), el("td", {}, ms(q.wait_p95_ms)),
