@@ -43,6 +43,16 @@ def table(headers: list[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def write_result(name: str, text: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.md").write_text(text + "\n")
@@ -79,6 +89,11 @@ class System:
         proc = subprocess.Popen([sys.executable, *args], env={**self.env, **env}, cwd=ROOT)
         self.procs.append(proc)
         return proc
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        proc.terminate()
+        proc.wait(timeout=30)
+        self.procs.remove(proc)
 
     def start_api(self, *, src: str = "") -> tuple[subprocess.Popen[bytes], int]:
         """An `ultudy api` process; `src` runs another checkout's code (its `src` folder

@@ -23,6 +23,9 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -30,7 +33,7 @@ from bullmq import Queue
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, text
 
-from bench.common import System, median, pct, system, table, write_result
+from bench.common import System, cpu_seconds, median, pct, system, table, write_result
 from ultudy.bootstrap import load_kinds
 from ultudy.config import Settings
 from ultudy.db import Database
@@ -226,11 +229,16 @@ async def throughput_raw(url: str, prefix: str) -> float:
     return THROUGHPUT_JOBS / elapsed
 
 
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+WORKER = ("-m", "ultudy", "worker", "--queues", "lesson-generation")
+WORKER_START_S = 1.5
+# our worker with BullMQ's per-minute metrics (the dashboard's charts) and without
+METRICS_VARIANTS = {"on": "1440", "off": "0"}
+
+
+@dataclass(frozen=True)
+class Cpu:
+    worker_ms: float  # CPU of the worker process per job
+    broker_ms: float  # CPU of the Redis/Valkey server per job (producer's and worker's calls)
 
 
 async def broker_cpu_s(url: str) -> float:
@@ -240,13 +248,38 @@ async def broker_cpu_s(url: str) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def measured(run: Any, pid: int, url: str, cpu: dict[str, list[float]], side: str) -> float:
-    """Run one throughput round; add its worker and broker CPU per job (ms) to `cpu`."""
-    worker, broker = process_cpu_s(pid), asyncio.run(broker_cpu_s(url))
-    rate = float(asyncio.run(run))
-    cpu[f"{side} worker"].append((process_cpu_s(pid) - worker) * 1000 / THROUGHPUT_JOBS)
-    cpu[f"{side} broker"].append((asyncio.run(broker_cpu_s(url)) - broker) * 1000 / THROUGHPUT_JOBS)
-    return rate
+@contextmanager
+def measured(pid: int, url: str, into: list[Cpu]) -> Iterator[None]:
+    worker, broker = cpu_seconds(pid), asyncio.run(broker_cpu_s(url))
+    yield
+    worker_ms = (cpu_seconds(pid) - worker) * 1000 / THROUGHPUT_JOBS
+    broker_ms = (asyncio.run(broker_cpu_s(url)) - broker) * 1000 / THROUGHPUT_JOBS
+    into.append(Cpu(worker_ms=worker_ms, broker_ms=broker_ms))
+
+
+def cpu_table(ours: dict[str, list[Cpu]], raw: list[Cpu]) -> str:
+    """CPU per job from /proc (worker) and INFO cpu (broker), medians of the rounds."""
+    rows = []
+    for label, samples in (
+        ("ours, metrics history on (default)", ours["on"]),
+        ("ours, metrics history off", ours["off"]),
+        ("raw bullmq", raw),
+    ):
+        worker = [c.worker_ms for c in samples]
+        broker = [c.broker_ms for c in samples]
+        rows.append(
+            [
+                label,
+                f"{median(worker):.3f}",
+                ", ".join(f"{v:.3f}" for v in worker),
+                f"{median(broker):.3f}",
+                ", ".join(f"{v:.3f}" for v in broker),
+            ]
+        )
+    on = median([c.worker_ms for c in ours["on"]]) / median([c.worker_ms for c in ours["off"]])
+    rows.append(["worker CPU ratio on / off", f"{on:.0%}", "target ≤ 1.3 ms per job", "", ""])
+    headers = ["CPU per job (ms)", "worker median", "rounds", "broker median", "rounds"]
+    return table(headers, rows)
 
 
 def backend_label() -> str:
@@ -268,22 +301,29 @@ def main() -> None:
         body = asyncio.run(seed_section(sys_))
         sys_.start_api()
         enqueue = enqueue_latency(sys_, body)
-        ours_pid = sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation").pid
+        worker = sys_.spawn(*WORKER)
         raw_prefix = RAW_PREFIX
-        raw_pid = sys_.spawn(
+        raw = sys_.spawn(
             "-m", "bench.raw_bullmq_worker", sys_.redis_url, raw_prefix, str(CONCURRENCY)
-        ).pid
+        )
         time.sleep(1.0)
         ours_pick = pickup_ours(sys_, body)
         raw_pick = asyncio.run(pickup_raw(sys_.redis_url, raw_prefix))
+        sys_.stop(worker)
         ours_tp, raw_tp = [], []
-        cpu: dict[str, list[float]] = {
-            name: [] for name in ("ours worker", "ours broker", "raw worker", "raw broker")
-        }
-        url = sys_.redis_url
+        cpu: dict[str, list[Cpu]] = {variant: [] for variant in METRICS_VARIANTS}
+        raw_cpu: list[Cpu] = []
         for _ in range(ROUNDS):
-            ours_tp.append(measured(throughput_ours(sys_, body), ours_pid, url, cpu, "ours"))
-            raw_tp.append(measured(throughput_raw(url, raw_prefix), raw_pid, url, cpu, "raw"))
+            for variant, minutes in METRICS_VARIANTS.items():
+                worker = sys_.spawn(*WORKER, ULTUDY_METRICS_HISTORY_MIN=minutes)
+                time.sleep(WORKER_START_S)
+                with measured(worker.pid, sys_.redis_url, cpu[variant]):
+                    tp = asyncio.run(throughput_ours(sys_, body))
+                sys_.stop(worker)
+                if variant == "on":
+                    ours_tp.append(tp)
+            with measured(raw.pid, sys_.redis_url, raw_cpu):
+                raw_tp.append(asyncio.run(throughput_raw(sys_.redis_url, raw_prefix)))
         sys_.stop_all()
         asyncio.run(remove_bench_data(sys_))
     rows = [
@@ -324,13 +364,7 @@ def main() -> None:
                 ],
             ),
             "",
-            table(
-                ["CPU per job (ms)", "median", "rounds"],
-                [
-                    [name, f"{median(v):.3f}", ", ".join(f"{x:.3f}" for x in v)]
-                    for name, v in cpu.items()
-                ],
-            ),
+            cpu_table(cpu, raw_cpu),
         ]
     )
     write_result("job_system", text)

@@ -30,7 +30,7 @@ from bullmq import Queue
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bench.common import System, median, system, table, write_result
+from bench.common import System, cpu_seconds, median, system, table, write_result
 from bench.http_enqueue import compared
 from bench.job_system import (
     PREFIX,
@@ -41,7 +41,6 @@ from bench.job_system import (
     service_for,
     vacuum_jobs,
 )
-from bench.loadgen import cpu_seconds
 from ultudy.db import Database
 from ultudy.kinds import JobType
 

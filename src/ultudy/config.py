@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     retention_failed_s: Annotated[int, Field(ge=0)] = 7 * 24 * 3600
     event_stream_maxlen: Annotated[int, Field(ge=10)] = 1000
     event_stream_ttl_s: Annotated[int, Field(ge=60)] = 24 * 3600
+    # minutes of per-minute completed/failed counts BullMQ keeps per queue (0: none)
+    metrics_history_min: Annotated[int, Field(ge=0, le=20160)] = 1440
 
     processors: str = "ultudy.processors:REGISTRY"
     max_upload_mb: Annotated[int, Field(ge=1)] = 50

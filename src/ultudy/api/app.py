@@ -20,6 +20,7 @@ from ultudy.api.hub import EventHub
 from ultudy.api.routes import (
     admin,
     check_ins,
+    dashboard,
     documents,
     events,
     lessons,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
     ):
         app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(dashboard.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     openapi.install(app)

@@ -189,12 +189,29 @@ class EventLog:
         reply: Any = await self.redis.xread(
             {self.key(owner_id): after}, count=count, block=block_ms
         )
-        events: list[JobEvent] = []
-        for _key, entries in reply or []:
-            for event_id, fields in entries:
-                body = json.loads(fields["d"])
-                events.append(JobEvent(id=str(event_id), type=body.pop("type"), data=body))
-        return events
+        return [
+            _event(event_id, fields)
+            for _key, entries in reply or []
+            for event_id, fields in entries
+        ]
+
+    async def of_job(self, owner_id: str, job_id: str) -> list[JobEvent]:
+        """The job's events still in its owner's log (the latest `maxlen` of that
+        owner's events), oldest first: for an operator's look at one job."""
+        reply: Any = await self.redis.xrevrange(self.key(owner_id), count=self.maxlen)
+        found: list[JobEvent] = []
+        for event_id, fields in reversed(reply or []):
+            if job_id not in fields["d"]:
+                continue  # most of the log is other jobs': skip them unparsed
+            event = _event(event_id, fields)
+            if (event.data.get("job") or {}).get("id") == job_id:
+                found.append(event)
+        return found
+
+
+def _event(event_id: Any, fields: dict[str, str]) -> JobEvent:
+    body = json.loads(fields["d"])
+    return JobEvent(id=str(event_id), type=body.pop("type"), data=body)
 
 
 def _item(stream: str, kind: str, data: dict[str, Any]) -> Item:

@@ -15,7 +15,7 @@ from bullmq import Queue
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.exceptions import BusyLoadingError, ConnectionError, RedisError, TimeoutError
 
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
@@ -188,6 +188,25 @@ class JobQueues:
     async def remove(self, job_type: str, job_id: str) -> bool:
         """Remove a job that is not locked by a worker; False when it is running."""
         return bool(await self.queue_for(job_type).remove(job_id))
+
+    async def promote(self, job_type: str, job_id: str) -> bool:
+        """Move a delayed job to its queue's wait list now; False when BullMQ does not
+        hold it delayed (gone, or moved on already)."""
+        job = await self.queue_for(job_type).getJob(job_id)
+        if job is None:
+            return False
+        try:
+            await job.promote()
+        except RedisError:
+            raise
+        except Exception:  # bullmq's "not in the delayed state"
+            return False
+        return True
+
+    async def logs(self, job_type: str, job_id: str, *, limit: int) -> list[str]:
+        """The job's log lines in BullMQ (`job.log`), oldest first, at most `limit`."""
+        reply = await self.queue_for(job_type).getJobLogs(job_id, 0, limit - 1, True)
+        return [str(line) for line in (reply or {}).get("logs", [])]
 
     async def counts(self) -> dict[str, dict[str, int]]:
         result: dict[str, dict[str, int]] = {}

@@ -220,3 +220,17 @@ class JobService:
         return await self.submit(
             current.owner_id, current.type, current.input_data, priority=current.priority
         )
+
+    async def promote(self, owner_id: str | None, job_id: uuid.UUID) -> JobRecord:
+        """A delayed job runs now: its row's `run_at` becomes now, then BullMQ moves it
+        to the wait list (were it missing there, the reconciler adds it undelayed)."""
+        current = await self.get(owner_id, job_id)
+        record = await self.store.promote(job_id, owner_id=owner_id)
+        if record is None:
+            raise JobStateError(
+                f"Job is {current.status} and waits for no later time; "
+                "only a delayed pending job can be promoted"
+            )
+        if not await self.queues.promote(record.type, str(job_id)):
+            logger.info("job %s was not delayed in the broker when promoted", job_id)
+        return record

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, tuple_
+from sqlalchemy import and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ultudy.db import Database
@@ -106,10 +106,17 @@ class JobStore:
         type: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
+        of_owner: str | None = None,
+        job_id: uuid.UUID | None = None,
     ) -> JobPage:
+        """`owner_id` scopes the read (None: every owner's, on the system login);
+        `of_owner` and `job_id` only filter (an operator's search across owners)."""
         query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit + 1)
-        if owner_id is not None:
-            query = query.where(jobs.c.owner_id == owner_id)
+        for column, value in ((jobs.c.owner_id, owner_id), (jobs.c.owner_id, of_owner)):
+            if value is not None:
+                query = query.where(column == value)
+        if job_id is not None:
+            query = query.where(jobs.c.id == job_id)
         if status is not None:
             query = query.where(jobs.c.status == status.value)
         if type is not None:
@@ -197,6 +204,26 @@ class JobStore:
             error_message=message,
             completed_at=utcnow(),
         )
+
+    async def promote(self, job_id: uuid.UUID, *, owner_id: str | None) -> JobRecord | None:
+        """A pending job that waits for its `run_at` may run now; None when it does not
+        wait for one. The row says so first, so a re-add by the reconciler is not delayed."""
+        now = utcnow()
+        query = (
+            update(jobs)
+            .where(
+                jobs.c.id == job_id,
+                jobs.c.status == JobStatus.PENDING.value,
+                jobs.c.run_at > now,
+            )
+            .values(run_at=now, updated_at=now)
+            .returning(*jobs.c)
+        )
+        if owner_id is not None:
+            query = query.where(jobs.c.owner_id == owner_id)
+        async with self.db.transaction(owner_id) as conn:
+            row = (await conn.execute(query)).first()
+        return record_from_row(row) if row else None
 
     async def unfinished(
         self,

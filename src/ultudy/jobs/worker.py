@@ -105,7 +105,7 @@ class WorkerProcess:
 
     def _bull_options(self, queue_name: str) -> dict[str, Any]:
         s = self.settings
-        return {
+        options: dict[str, Any] = {
             "connection": self.queues.redis_url,
             "prefix": s.redis_prefix,
             "concurrency": self.concurrency or self.queues.kinds.by_queue(queue_name).concurrency,
@@ -117,6 +117,11 @@ class WorkerProcess:
             # workers counts processes, not their connections.
             "name": WORKER_NAME,
         }
+        if s.metrics_history_min:
+            # BullMQ counts each finished job per minute inside the script that finishes
+            # it: no round trip of its own. The dashboard and Bull Board read these keys.
+            options["metrics"] = {"maxDataPoints": s.metrics_history_min}
+        return options
 
     def make_bull_worker(self, name: str) -> BullWorker:
         async def process(job: Any, _token: str, signal: Any) -> dict[str, Any]:

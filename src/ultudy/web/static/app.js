@@ -1,6 +1,7 @@
 // Page wiring: each page fills its shell from the JSON API and follows its jobs live.
 import { ProgressBar, JobList, announceEndings, el, initPanel, progressModal, toast } from "./components.js";
 import { api, jobs } from "./jobs.js";
+import { adminPage } from "./admin.js";
 
 const page = document.body.dataset.page;
 
@@ -195,36 +196,6 @@ function jobsPage() {
   }
 }
 
-async function adminPage() {
-  const render = async () => {
-    const report = await api("/admin/api/overview");
-    document.getElementById("health").textContent =
-      `Status: ${report.status} · database ${report.database.backend} ${report.database.rtt_ms ?? "–"} ms · broker ${report.broker.rtt_ms ?? "–"} ms · live clients here: ${report.live_clients}`;
-    document.getElementById("warnings").replaceChildren(...report.warnings.map((w) => el("li", {}, w)));
-    document.getElementById("queues").replaceChildren(...Object.entries(report.queues).map(([name, c]) => {
-      const paused = Boolean(c.is_paused);
-      const action = el("button", { class: "btn", "data-queue-action": name, onclick: async () => {
-        await api(`/admin/api/queues/${name}/${paused ? "resume" : "pause"}`, { method: "POST" });
-        await render();
-      } }, paused ? "Resume" : "Pause");
-      return el("tr", { "data-queue": name }, el("td", {}, name), el("td", {}, String(c.waiting)),
-        el("td", {}, String(c.active)), el("td", {}, String(c.delayed)), el("td", {}, String(c.completed)),
-        el("td", {}, String(c.failed)), el("td", {}, String((report.workers[name] || []).length)),
-        el("td", {}, paused ? "paused" : "running"), el("td", {}, action));
-    }));
-    document.getElementById("failed").replaceChildren(...report.failed_jobs.map((job) => el("tr", {},
-      el("td", {}, job.id.slice(0, 8)), el("td", {}, job.owner_id), el("td", {}, job.type),
-      el("td", {}, job.error_message || ""), el("td", {}, new Date(job.completed_at || job.updated_at).toLocaleString()),
-      el("td", {}, el("button", { class: "btn", onclick: async () => {
-        await api(`/admin/api/jobs/${job.id}/retry`, { method: "POST" });
-        toast("info", "Submitted again.");
-        await render();
-      } }, "Retry")))));
-  };
-  await render();
-  setInterval(render, 5000); // counts of all queues are not on the owner's event stream
-}
-
 function chrome() {
   initPanel();
   announceEndings();
@@ -243,4 +214,5 @@ function chrome() {
 const pages = { signin: signinPage, library: libraryPage, document: documentPage,
   lesson: lessonPage, jobs: jobsPage, admin: adminPage };
 if (page !== "signin") chrome();
-pages[page]?.().catch?.((error) => toast("error", error.message));
+// Every page function may be async or not: a plain one's undefined is not a promise.
+Promise.resolve().then(() => pages[page]?.()).catch((error) => toast("error", error.message));
