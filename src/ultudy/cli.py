@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ultudy import cli_prune
 from ultudy.cli_errors import ConfigErrorTyper
 from ultudy.config import AuthMode, Settings
 from ultudy.embedded import EmbeddedValkey, resolve_redis_url
@@ -25,6 +26,7 @@ token_app = typer.Typer(help="Bearer tokens for ULTUDY_AUTH=token.", no_args_is_
 app.add_typer(token_app, name="token")
 jobs_app = typer.Typer(help="Operator view of all owners' jobs.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+cli_prune.register(jobs_app)
 logger = logging.getLogger("ultudy")
 
 CHILD_STOP_TIMEOUT_S = 40

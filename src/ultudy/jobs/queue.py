@@ -20,6 +20,7 @@ from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
 from ultudy.jobs.batching import GroupCommit
+from ultudy.jobs.fairness import bull_priority
 from ultudy.jobs.record import JobRecord
 from ultudy.jobs.types import JobKinds
 
@@ -91,7 +92,7 @@ class JobQueues:
             name: Queue(name, {"connection": queue_connection(redis_url), "prefix": self.prefix})
             for name in kinds.queue_names
         }
-        self._adds: GroupCommit[JobRecord, Exception | None] = GroupCommit(
+        self._adds: GroupCommit[tuple[JobRecord, int], Exception | None] = GroupCommit(
             self._add_many, name="queue-adds"
         )
 
@@ -99,7 +100,7 @@ class JobQueues:
     def cancel_channel(self) -> str:
         return f"{self.prefix}:control:cancel"
 
-    def job_options(self, record: JobRecord) -> dict[str, Any]:
+    def job_options(self, record: JobRecord, rank: int = 0) -> dict[str, Any]:
         s = self.settings
         opts: dict[str, Any] = {
             "jobId": str(record.id),
@@ -116,17 +117,25 @@ class JobQueues:
             delay_ms = int((record.run_at - utcnow()).total_seconds() * 1000)
             if delay_ms > 0:
                 opts["delay"] = delay_ms
-        if record.priority > 0:
-            opts["priority"] = record.priority
+        priority = bull_priority(record.priority, rank) if s.fair_sharing else record.priority
+        if priority > 0:
+            opts["priority"] = priority
         return opts
 
-    async def add(self, record: JobRecord) -> None:
-        """Add the job to its queue. Concurrent adds of one process share one round trip."""
-        outcome = await self._adds.submit(record)
+    def queue_types(self, job_type: str) -> tuple[str, ...]:
+        """The job types that share the queue of `job_type` (its fair-share rank's scope)."""
+        queue = self.kinds[job_type].queue
+        return tuple(kind.name for kind in self.kinds if kind.queue == queue)
+
+    async def add(self, record: JobRecord, *, rank: int = 0) -> None:
+        """Add the job to its queue, `rank` the owner's jobs already waiting in it
+        (`jobs.fairness`). Concurrent adds of one process share one round trip."""
+        outcome = await self._adds.submit((record, rank))
         if outcome is not None:
             raise outcome
 
-    async def _add_many(self, records: list[JobRecord]) -> list[Exception | None]:
+    async def _add_many(self, adds: list[tuple[JobRecord, int]]) -> list[Exception | None]:
+        records = [record for record, _ in adds]
         by_queue: dict[str, list[int]] = defaultdict(list)
         for n, record in enumerate(records):
             by_queue[self.kinds[record.type].queue].append(n)
@@ -136,7 +145,7 @@ class JobQueues:
             entries = [
                 {
                     "name": records[n].type,
-                    "opts": self.job_options(records[n]),
+                    "opts": self.job_options(records[n], adds[n][1]),
                     "data": {
                         "owner_id": records[n].owner_id,
                         "input": records[n].input_data,

@@ -6,7 +6,7 @@ enqueued again; adding with `jobId` = row id makes a second add harmless. A row 
 BullMQ job completed without the row hearing of it (a completion written behind, then
 lost) is run again. A row whose BullMQ job failed without our code recording it (stalled
 too many times) is failed. A row that ended without its terminal event going out gets it
-(jobs.announce).
+(jobs.announce). Terminal rows past their retention are deleted (jobs.retention).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from datetime import datetime
 
 from ultudy.jobs.announce import Announcer
 from ultudy.jobs.events import EventLog
+from ultudy.jobs.fairness import waiting_ahead
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.record import JobRecord
+from ultudy.jobs.retention import prune_pass
 from ultudy.jobs.states import ACTIVE
 from ultudy.jobs.store import JobStore
 
@@ -73,6 +75,7 @@ class Reconciler:
         if fixed:
             logger.warning("reconciler re-enqueued %d job(s) missing from the broker", fixed)
         await self.announcer.run_once()
+        await prune_pass(self.store.db, self.queues.settings.job_row_retention_days)
         return fixed
 
     async def _reconcile(self, stale: JobRecord) -> int:
@@ -99,5 +102,7 @@ class Reconciler:
             if finished is not None and time.time() - finished < BEHIND_SETTLED_S:
                 return 0
             await self.queues.queue_for(record.type).remove(str(record.id))
-        await self.queues.add(record)
+        types = self.queues.queue_types(record.type)
+        rank = await waiting_ahead(self.store.db, record, types)
+        await self.queues.add(record, rank=rank)
         return 1

@@ -119,21 +119,24 @@ class JobService:
             priority=priority,
             run_at=utcnow() + timedelta(seconds=delay_s) if delay_s > 0 else None,
         )
-        await self._create_within_cap(record)
+        rank = await self._create_within_cap(record)
         try:
-            await self.queues.add(record)
+            await self.queues.add(record, rank=rank)
         except (RedisError, OSError):
             logger.warning("enqueue of job %s failed; the reconciler will retry", record.id)
         self.events.publish_job("job.created", record)
         return record
 
-    async def _create_within_cap(self, record: JobRecord) -> None:
-        """Raises TooManyJobsError (nothing written) when the owner has too many waiting."""
+    async def _create_within_cap(self, record: JobRecord) -> int:
+        """Raises TooManyJobsError (nothing written) when the owner has too many waiting;
+        returns the job's fair-share rank (`jobs.fairness`; 0 without a cap to count it)."""
         if self.pending_cap is None:
             await self.creator.create(record)
-            return
-        async with self.pending_cap.admit(record.owner_id):
+            return 0
+        types = self.queues.queue_types(record.type)
+        async with self.pending_cap.admit(record.owner_id, types, record.priority) as rank:
             await self.creator.create(record)
+        return rank
 
     async def get(self, owner_id: str | None, job_id: uuid.UUID) -> JobRecord:
         record = await self.store.get(job_id, owner_id=owner_id)
