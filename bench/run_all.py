@@ -16,6 +16,7 @@ BENCHES = [
     "bench.lesson_time",
     "bench.grading_accuracy",
     "bench.push_latency",
+    "bench.fair_share",
 ]
 
 
