@@ -8,7 +8,7 @@ import pytest
 
 from ultudy.cli_prune import parse_age
 from ultudy.errors import ConfigError
-from ultudy.jobs.fairness import RANK_BAND, bull_priority
+from ultudy.jobs.fairness import RANK_BAND, band_floor, bull_priority, level_served
 
 BULLMQ_MAX_PRIORITY = 2**21
 
@@ -19,6 +19,18 @@ def test_the_user_priority_comes_first_and_the_rank_orders_within_it() -> None:
     assert bull_priority(0, 10**9) == RANK_BAND - 1 < bull_priority(1, 0)  # capped in band
     assert bull_priority(0, -3) == 0
     assert bull_priority(10, 10**9) < BULLMQ_MAX_PRIORITY
+
+
+def test_the_level_served_is_that_of_the_bands_next_job() -> None:
+    def score(priority: int, counter: int) -> float:  # as BullMQ's addPrioritizedJob makes it
+        return float(priority * 0x100000000 + counter)
+
+    assert level_served(0, first_score=None, plain=False) == 0
+    assert level_served(0, first_score=score(7, 123), plain=False) == 7
+    assert level_served(0, first_score=score(7, 123), plain=True) == 0  # rank 0 waits
+    assert level_served(2, first_score=score(2 * RANK_BAND + 4, 9), plain=True) == 4
+    assert level_served(2, first_score=score(3 * RANK_BAND, 9), plain=False) == 0  # next band
+    assert band_floor(2) == score(2 * RANK_BAND, 0)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,11 @@ BullMQ takes the job of lowest priority number first, and among equal numbers th
 A job's number grows with how many jobs its owner already has waiting in its queue (its
 *rank*): user A's 300 queued uploads get ranks 0..299, user B's one upload rank 0, so it
 is next as soon as a slot frees, however long A's backlog. Users take turns, one job per
-rank level, as in round robin.
+rank level, as in round robin. The rank counts from the level the queue serves now (the
+number of its next waiting job, read from BullMQ's own structures in one round trip per
+batch of adds), as in start-time fair queueing: a newcomer joins the current round
+instead of level 0, so a steady stream of light users cannot starve an older backlog,
+and a user's new job lands behind, or close behind, their own waiting ones.
 
 The rank is counted in SQL, not kept in Redis: the per-user cap (`jobs.caps`) already runs
 one COUNT of the owner's pending rows per submit, and the same statement counts the rank,
@@ -41,6 +45,22 @@ def bull_priority(user_priority: int, rank: int) -> int:
     plain wait list, which it empties before any prioritized job: the same order as a
     number below 1, and the cheaper add."""
     return user_priority * RANK_BAND + min(max(rank, 0), RANK_BAND - 1)
+
+
+def band_floor(user_priority: int) -> int:
+    """The lowest BullMQ score in the band of `user_priority` (a prioritized job's score is
+    its priority times 2**32 plus an insertion counter)."""
+    return (user_priority * RANK_BAND) << 32
+
+
+def level_served(user_priority: int, *, first_score: float | None, plain: bool) -> int:
+    """The rank level the queue serves now in the band of `user_priority`: that of the
+    band's next job (`first_score`, the lowest score at or above the band's floor), 0 when
+    none waits or jobs wait in the plain list (`plain`, rank 0 of band 0)."""
+    if first_score is None or (plain and user_priority == 0):
+        return 0
+    level = (int(first_score) >> 32) - user_priority * RANK_BAND
+    return level if 0 <= level < RANK_BAND else 0
 
 
 def ready_in_queue(types: Collection[str], priority: int) -> ColumnElement[bool]:

@@ -20,7 +20,7 @@ from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
 from ultudy.jobs.batching import GroupCommit
-from ultudy.jobs.fairness import bull_priority
+from ultudy.jobs.fairness import band_floor, bull_priority, level_served
 from ultudy.jobs.record import JobRecord
 from ultudy.jobs.types import JobKinds
 
@@ -141,26 +141,51 @@ class JobQueues:
             by_queue[self.kinds[record.type].queue].append(n)
         outcomes: list[Exception | None] = [None] * len(records)
         for name, index in by_queue.items():
-            # The input travels with the delivery so a worker can start without reading SQL.
-            entries = [
-                {
-                    "name": records[n].type,
-                    "opts": self.job_options(records[n], adds[n][1]),
-                    "data": {
-                        "owner_id": records[n].owner_id,
-                        "input": records[n].input_data,
-                        "attempts_before": records[n].attempts,
-                        "enqueued_at": time.time(),
-                    },
-                }
-                for n in index
-            ]
             try:
+                levels = await self._levels(name, {records[n].priority for n in index})
+                # The input travels with the delivery so a worker can start without SQL.
+                entries = [
+                    {
+                        "name": records[n].type,
+                        "opts": self.job_options(
+                            records[n], levels.get(records[n].priority, 0) + adds[n][1]
+                        ),
+                        "data": {
+                            "owner_id": records[n].owner_id,
+                            "input": records[n].input_data,
+                            "attempts_before": records[n].attempts,
+                            "enqueued_at": time.time(),
+                        },
+                    }
+                    for n in index
+                ]
                 await self.queues[name].addBulk(entries)
             except Exception as exc:  # for this queue's records only; their callers decide
                 for n in index:
                     outcomes[n] = exc
         return outcomes
+
+    async def _levels(self, name: str, bands: set[int]) -> dict[int, int]:
+        """Per user priority, the rank level the queue serves now (`jobs.fairness`): one
+        round trip per flush of adds, not per job. Nothing without fair sharing."""
+        if not self.settings.fair_sharing:
+            return {}
+        keys = self.queues[name].keys
+        order = sorted(bands)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.llen(keys["wait"])
+            pipe.llen(keys["paused"])
+            for band in order:
+                pipe.zrangebyscore(
+                    keys["prioritized"], band_floor(band), "+inf", start=0, num=1, withscores=True
+                )
+            waiting, paused, *firsts = await pipe.execute()
+        return {
+            band: level_served(
+                band, first_score=first[0][1] if first else None, plain=bool(waiting or paused)
+            )
+            for band, first in zip(order, firsts, strict=True)
+        }
 
     def queue_for(self, job_type: str) -> Queue:
         return self.queues[self.kinds[job_type].queue]
