@@ -19,6 +19,7 @@ BENCHES = [
     "bench.push_latency",
     "bench.observe_overhead",
     "bench.react_size",
+    "bench.fair_share",
 ]
 
 

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     max_stored_mb_per_user: Annotated[int, Field(ge=1)] = 500
     max_pending_jobs_per_user: Annotated[int, Field(ge=1)] = 100
     max_streams_per_user: Annotated[int, Field(ge=1)] = 5
+    fair_sharing: bool = True
+    job_row_retention_days: Annotated[int, Field(ge=0)] = 90  # 0: keep forever
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None

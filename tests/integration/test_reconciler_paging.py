@@ -31,4 +31,5 @@ async def test_a_backlog_of_a_page_does_not_hide_a_newer_lost_job(
         reconciler = Reconciler(JobStore(state.db), state.queues, state.events)
         fixed = [await reconciler.run_once(min_age_s=0) for _ in range(2)]
         assert fixed == [0, 1]  # the first page was all live; the next one had the lost job
-        assert await state.queues.state(kind, str(lost.id)) == "waiting"
+        # queued again, behind her three older jobs (jobs.fairness): prioritized
+        assert await state.queues.state(kind, str(lost.id)) == "prioritized"

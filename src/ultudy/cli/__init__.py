@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ultudy import __version__
-from ultudy.cli import check, jobs, serve, tokens
+from ultudy.cli import check, jobs, prune, serve, tokens
 from ultudy.cli_errors import ConfigErrorTyper
 
 app = ConfigErrorTyper(help="Ultudy Jobs: background jobs for a study app.", no_args_is_help=True)
@@ -43,4 +43,5 @@ def main(
 serve.register(app)
 check.register(app)
 app.add_typer(tokens.app, name="token")
+prune.register(jobs.app)
 app.add_typer(jobs.app, name="jobs")

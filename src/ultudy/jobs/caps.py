@@ -10,21 +10,28 @@ taken afresh, so a refusal always rests on a fresh count. Submits of the same us
 at once in this process are counted too, so a burst cannot slip in between the count and
 the insert; across API processes a burst can pass the cap by that user's submits in the
 other processes within the last second.
+
+The same statement counts the job's fair-share rank (`jobs.fairness`): the owner's jobs
+already waiting in the job's queue at its priority. Between counts the rank is the same
+kind of upper bound (the count plus this process's submits since), so a user's jobs may
+rank a little later than their true backlog, never earlier; submits to several API
+processes at once can share a rank (equal ranks run oldest first).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from ultudy.db import Database
 from ultudy.db.models import jobs
 from ultudy.errors import UltudyError
+from ultudy.jobs.fairness import ready_in_queue
 from ultudy.jobs.states import JobStatus
 
 RETRY_AFTER_S = 30
@@ -40,10 +47,22 @@ class TooManyJobsError(UltudyError):
 
 @dataclass
 class _Bound:
-    """At most this many pending jobs of one user (counted at `at`, plus admitted since)."""
+    """At most this many pending jobs of one user (counted at `at`, plus admitted since),
+    and per queue and priority (`_queue_key`) at most this many of them waiting there."""
 
     count: int
     at: float
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+def _held(counter: Counter[str], key: str) -> None:
+    counter[key] -= 1
+    if not counter[key]:
+        del counter[key]
+
+
+def _queue_key(owner_id: str, queue_types: Collection[str], priority: int) -> str:
+    return f"{owner_id}\0{','.join(sorted(queue_types))}\0{priority}"
 
 
 class PendingCap:
@@ -54,33 +73,49 @@ class PendingCap:
         self.limit = limit
         self.clock = clock
         self._in_flight: Counter[str] = Counter()
+        self._in_flight_queue: Counter[str] = Counter()  # by owner, queue and priority
         self._bounds: dict[str, _Bound] = {}
 
     @asynccontextmanager
-    async def admit(self, owner_id: str) -> AsyncIterator[None]:
+    async def admit(
+        self, owner_id: str, queue_types: Collection[str] = (), priority: int = 0
+    ) -> AsyncIterator[int]:
         """A place for one more pending job of `owner_id`, held until the block ends (its
-        row is written); raises TooManyJobsError when there is none."""
+        row is written); raises TooManyJobsError when there is none. Yields the job's
+        rank: the owner's jobs of `priority` already waiting in the queue of `queue_types`."""
+        queue_key = _queue_key(owner_id, queue_types, priority)
         ahead = self._in_flight[owner_id]
+        ahead_in_queue = self._in_flight_queue[queue_key]
         self._in_flight[owner_id] += 1
+        self._in_flight_queue[queue_key] += 1
         try:
             bound = self._bounds.get(owner_id)
             stale = bound is not None and self.clock() - bound.at > FRESH_S
-            if bound is None or bound.count >= self.limit or stale:
+            if bound is None or bound.count >= self.limit or stale or queue_key not in bound.ranks:
                 if bound is not None and stale:
                     bound.at = self.clock()  # one recount at a time; others use the bound
-                await self._count(owner_id, ahead)
+                rank = await self._count(owner_id, ahead, queue_types, priority, queue_key)
+                rank += ahead_in_queue
             else:
                 bound.count += 1
-            yield
+                rank = bound.ranks[queue_key]
+                bound.ranks[queue_key] += 1
+            yield rank
         finally:
-            self._in_flight[owner_id] -= 1
-            if not self._in_flight[owner_id]:
-                del self._in_flight[owner_id]
+            _held(self._in_flight, owner_id)
+            _held(self._in_flight_queue, queue_key)
 
-    async def _count(self, owner_id: str, ahead: int) -> None:
+    async def _count(
+        self,
+        owner_id: str,
+        ahead: int,
+        queue_types: Collection[str],
+        priority: int,
+        queue_key: str,
+    ) -> int:
         # A submit ahead whose row is committed by the time of the count is counted
         # twice: near the cap, a burst is refused a little early, never late.
-        counted = await self.pending(owner_id)
+        counted, in_queue = await self.counts(owner_id, queue_types, priority)
         waiting = counted + ahead
         if waiting >= self.limit:
             self._bounds.pop(owner_id, None)
@@ -90,13 +125,24 @@ class PendingCap:
             )
         # Every submit of this process under way now (this one included) may add a row
         # the count did not see.
-        self._bounds[owner_id] = _Bound(counted + self._in_flight[owner_id], self.clock())
+        ranks = {queue_key: in_queue + self._in_flight_queue[queue_key]}
+        self._bounds[owner_id] = _Bound(counted + self._in_flight[owner_id], self.clock(), ranks)
         if len(self._bounds) > MAX_BOUNDS:
             del self._bounds[next(iter(self._bounds))]
+        return in_queue
 
-    async def pending(self, owner_id: str) -> int:
-        query = select(func.count()).where(
+    async def counts(
+        self, owner_id: str, queue_types: Collection[str] = (), priority: int = 0
+    ) -> tuple[int, int]:
+        """The owner's pending jobs, and those of them of `priority` ready in the queue of
+        `queue_types`."""
+        ready = ready_in_queue(queue_types, priority)
+        query = select(func.count(), func.count().filter(ready)).where(
             jobs.c.owner_id == owner_id, jobs.c.status == JobStatus.PENDING.value
         )
         async with self.db.transaction(owner_id) as conn:
-            return int((await conn.execute(query)).scalar_one())
+            pending, in_queue = (await conn.execute(query)).one()
+        return int(pending), int(in_queue)
+
+    async def pending(self, owner_id: str) -> int:
+        return (await self.counts(owner_id))[0]

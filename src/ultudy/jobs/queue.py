@@ -20,6 +20,7 @@ from redis.exceptions import BusyLoadingError, ConnectionError, RedisError, Time
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
 from ultudy.jobs.batching import GroupCommit
+from ultudy.jobs.fairness import band_floor, bull_priority, level_served
 from ultudy.jobs.mirror import node_client_name
 from ultudy.jobs.record import JobRecord
 from ultudy.jobs.types import JobKinds
@@ -96,7 +97,7 @@ class JobQueues:
             name: Queue(name, {"connection": queue_connection(redis_url), "prefix": self.prefix})
             for name in kinds.queue_names
         }
-        self._adds: GroupCommit[JobRecord, Exception | None] = GroupCommit(
+        self._adds: GroupCommit[tuple[JobRecord, int], Exception | None] = GroupCommit(
             self._add_many, name="queue-adds"
         )
 
@@ -104,7 +105,7 @@ class JobQueues:
     def cancel_channel(self) -> str:
         return f"{self.prefix}:control:cancel"
 
-    def job_options(self, record: JobRecord) -> dict[str, Any]:
+    def job_options(self, record: JobRecord, rank: int = 0) -> dict[str, Any]:
         s = self.settings
         opts: dict[str, Any] = {
             "jobId": str(record.id),
@@ -121,42 +122,75 @@ class JobQueues:
             delay_ms = int((record.run_at - utcnow()).total_seconds() * 1000)
             if delay_ms > 0:
                 opts["delay"] = delay_ms
-        if record.priority > 0:
-            opts["priority"] = record.priority
+        priority = bull_priority(record.priority, rank) if s.fair_sharing else record.priority
+        if priority > 0:
+            opts["priority"] = priority
         return opts
 
-    async def add(self, record: JobRecord) -> None:
-        """Add the job to its queue. Concurrent adds of one process share one round trip."""
-        outcome = await self._adds.submit(record)
+    def queue_types(self, job_type: str) -> tuple[str, ...]:
+        """The job types that share the queue of `job_type` (its fair-share rank's scope)."""
+        queue = self.kinds[job_type].queue
+        return tuple(kind.name for kind in self.kinds if kind.queue == queue)
+
+    async def add(self, record: JobRecord, *, rank: int = 0) -> None:
+        """Add the job to its queue, `rank` the owner's jobs already waiting in it
+        (`jobs.fairness`). Concurrent adds of one process share one round trip."""
+        outcome = await self._adds.submit((record, rank))
         if outcome is not None:
             raise outcome
 
-    async def _add_many(self, records: list[JobRecord]) -> list[Exception | None]:
+    async def _add_many(self, adds: list[tuple[JobRecord, int]]) -> list[Exception | None]:
+        records = [record for record, _ in adds]
         by_queue: dict[str, list[int]] = defaultdict(list)
         for n, record in enumerate(records):
             by_queue[self.kinds[record.type].queue].append(n)
         outcomes: list[Exception | None] = [None] * len(records)
         for name, index in by_queue.items():
-            # The input travels with the delivery so a worker can start without reading SQL.
-            entries = [
-                {
-                    "name": records[n].type,
-                    "opts": self.job_options(records[n]),
-                    "data": {
-                        "owner_id": records[n].owner_id,
-                        "input": records[n].input_data,
-                        "attempts_before": records[n].attempts,
-                        "enqueued_at": time.time(),
-                    },
-                }
-                for n in index
-            ]
             try:
+                levels = await self._levels(name, {records[n].priority for n in index})
+                # The input travels with the delivery so a worker can start without SQL.
+                entries = [
+                    {
+                        "name": records[n].type,
+                        "opts": self.job_options(
+                            records[n], levels.get(records[n].priority, 0) + adds[n][1]
+                        ),
+                        "data": {
+                            "owner_id": records[n].owner_id,
+                            "input": records[n].input_data,
+                            "attempts_before": records[n].attempts,
+                            "enqueued_at": time.time(),
+                        },
+                    }
+                    for n in index
+                ]
                 await self.queues[name].addBulk(entries)
             except Exception as exc:  # for this queue's records only; their callers decide
                 for n in index:
                     outcomes[n] = exc
         return outcomes
+
+    async def _levels(self, name: str, bands: set[int]) -> dict[int, int]:
+        """Per user priority, the rank level the queue serves now (`jobs.fairness`): one
+        round trip per flush of adds, not per job. Nothing without fair sharing."""
+        if not self.settings.fair_sharing:
+            return {}
+        keys = self.queues[name].keys
+        order = sorted(bands)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.llen(keys["wait"])
+            pipe.llen(keys["paused"])
+            for band in order:
+                pipe.zrangebyscore(
+                    keys["prioritized"], band_floor(band), "+inf", start=0, num=1, withscores=True
+                )
+            waiting, paused, *firsts = await pipe.execute()
+        return {
+            band: level_served(
+                band, first_score=first[0][1] if first else None, plain=bool(waiting or paused)
+            )
+            for band, first in zip(order, firsts, strict=True)
+        }
 
     def queue_for(self, job_type: str) -> Queue:
         return self.queues[self.kinds[job_type].queue]

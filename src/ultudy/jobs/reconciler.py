@@ -9,6 +9,7 @@ too many times) is failed. A row that ended without its terminal event going out
 (jobs.announce). A blocked row (waiting for other jobs) is not in the broker by design:
 its dependencies are checked instead, so a release or cancel lost with its worker happens
 here (jobs.dependencies).
+(jobs.announce). Terminal rows past their retention are deleted (jobs.retention).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from datetime import datetime
 from ultudy.jobs.announce import Announcer
 from ultudy.jobs.dependencies import Dependencies
 from ultudy.jobs.events import EventLog
+from ultudy.jobs.fairness import waiting_ahead
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.record import JobRecord
+from ultudy.jobs.retention import prune_pass
 from ultudy.jobs.states import ACTIVE, JobStatus
 from ultudy.jobs.store import JobStore
 
@@ -85,6 +88,7 @@ class Reconciler:
         if fixed:
             logger.warning("reconciler re-enqueued %d job(s) missing from the broker", fixed)
         await self.announcer.run_once()
+        await prune_pass(self.store.db, self.queues.settings.job_row_retention_days)
         return fixed
 
     async def _reconcile(self, stale: JobRecord) -> int:
@@ -125,5 +129,7 @@ class Reconciler:
             if finished is not None and time.time() - finished < BEHIND_SETTLED_S:
                 return 0
             await self.queues.queue_for(record.type).remove(str(record.id))
-        await self.queues.add(record)
+        types = self.queues.queue_types(record.type)
+        rank = await waiting_ahead(self.store.db, record, types)
+        await self.queues.add(record, rank=rank)
         return 1

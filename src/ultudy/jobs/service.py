@@ -147,9 +147,9 @@ class JobService:
             waiting = await self._wait_for(record, list(dict.fromkeys(depends_on)))
             if waiting is not None:
                 return waiting
-        await self._create_within_cap(record)
+        rank = await self._create_within_cap(record)
         try:
-            await self.queues.add(record)
+            await self.queues.add(record, rank=rank)
         except (RedisError, OSError):
             logger.warning("enqueue of job %s failed; the reconciler will retry", record.id)
         self.events.publish_job("job.created", record)
@@ -174,13 +174,16 @@ class JobService:
         await self.dependencies.check(waiting.id, waiting.owner_id, announce=waiting)
         return waiting
 
-    async def _create_within_cap(self, record: JobRecord) -> None:
-        """Raises TooManyJobsError (nothing written) when the owner has too many waiting."""
+    async def _create_within_cap(self, record: JobRecord) -> int:
+        """Raises TooManyJobsError (nothing written) when the owner has too many waiting;
+        returns the job's fair-share rank (`jobs.fairness`; 0 without a cap to count it)."""
         if self.pending_cap is None:
             await self.creator.create(record)
-            return
-        async with self.pending_cap.admit(record.owner_id):
+            return 0
+        types = self.queues.queue_types(record.type)
+        async with self.pending_cap.admit(record.owner_id, types, record.priority) as rank:
             await self.creator.create(record)
+        return rank
 
     async def get(self, owner_id: str | None, job_id: uuid.UUID) -> JobRecord:
         record = await self.store.get(job_id, owner_id=owner_id)
