@@ -26,7 +26,8 @@ async def test_a_backlog_of_a_page_does_not_hide_a_newer_lost_job(
         # The broker lost this one (not removed through BullMQ, which the reconciler takes
         # for an operator's "remove": tests/integration/test_bullmq_parity.py).
         queue = f"{backend.prefix}:{kind.queue_name}"
-        assert redis_client.lrem(f"{queue}:wait", 0, str(lost.id)) == 1
+        # Her fourth job ranks behind her three (jobs.fairness): prioritized, not waiting.
+        assert redis_client.zrem(f"{queue}:prioritized", str(lost.id)) == 1
         assert redis_client.delete(f"{queue}:{lost.id}") == 1
         reconciler = Reconciler(JobStore(state.db), state.queues, state.events)
         fixed = [await reconciler.run_once(min_age_s=0) for _ in range(2)]

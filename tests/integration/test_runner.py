@@ -16,9 +16,10 @@ from tests.support.backends import Backend
 from ultudy.bootstrap import load_kinds
 from ultudy.errors import JobInputError, TransientError
 from ultudy.jobs.context import JobContext
+from ultudy.jobs.delivery import Behind, Delivery, ExpectedFailure
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.record import JobRecord
-from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
+from ultudy.jobs.runner import JobRunner
 from ultudy.jobs.store import JobStore
 from ultudy.jobs.writer import BatchedWriter, DirectWriter, batched_writer
 from ultudy.kinds import JobType

@@ -8,13 +8,19 @@ import asyncio
 import json
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from ultudy.config import Settings
 from ultudy.db.types import utcnow
 from ultudy.errors import JobCancelledError, JobInputError, TransientError, UltudyError
 from ultudy.jobs.context import CancelSignal, JobContext, NeverCancelled, Spawner
+from ultudy.jobs.delivery import (
+    Behind,
+    Delivery,
+    ExpectedFailure,
+    StartAwareSignal,
+    start_applied,
+)
 from ultudy.jobs.dependencies import Dependencies
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.metrics import RunWatch
@@ -29,60 +35,6 @@ logger = logging.getLogger(__name__)
 
 # Where the API leaves the submitting request's id in a job's input (processors ignore it).
 REQUEST_ID_KEY = "_request_id"
-
-
-@dataclass(frozen=True, slots=True)
-class Behind:
-    """What a run returns when its completion was queued, not awaited (the worker's
-    write-behind): the row, and the job's final event, say how it ended a moment later.
-    `result` is the processor's (its summary goes to BullMQ's `returnvalue`)."""
-
-    result: dict[str, Any]
-
-
-class ExpectedFailure(UltudyError):
-    """Raised to the queue when the job must not be retried (bad input, cancelled).
-    `cause` is the processor's own error, so that a sync request answers as it says."""
-
-    def __init__(self, message: str, *, cause: UltudyError) -> None:
-        super().__init__(message)
-        self.cause = cause
-
-
-@dataclass(frozen=True, kw_only=True)
-class Delivery:
-    job_id: uuid.UUID
-    owner_id: str
-    type: str
-    input_data: dict[str, Any]
-    attempt: int
-    max_attempts: int
-    will_retry: bool = False
-    enqueued_at: float | None = None  # epoch seconds of the (last) add to the queue
-    # The BullMQ queue the job came from: its progress and log lines are mirrored onto
-    # the BullMQ job (None for an inline run, which has none).
-    queue: str | None = None
-    # Delivered before (a retry, a stalled restart, an operator's retry from outside):
-    # the run waits for its start write, so a row that is not runnable is not run.
-    redelivered: bool = False
-
-
-class StartAwareSignal:
-    """Cancelled when the queue says so, or when the row turned out not to be runnable."""
-
-    def __init__(self, outer: CancelSignal, started: asyncio.Future[Any]) -> None:
-        self.outer = outer
-        self.started = started
-
-    @property
-    def aborted(self) -> bool:
-        if self.outer.aborted:
-            return True
-        started = self.started
-        if not started.done():
-            return False
-        # A failed start write is not a cancellation: the final write fails too, and retries.
-        return started.exception() is None and started.result() is None
 
 
 class JobRunner:
@@ -121,7 +73,7 @@ class JobRunner:
         if not self.writer.writes_behind:
             runnable = await started is not None
         elif job.redelivered:
-            runnable = await _start_applied(started)
+            runnable = await start_applied(started)
         else:
             runnable = True
         if not runnable:
@@ -249,15 +201,6 @@ class JobRunner:
             f"{what} (reference: job {job.job_id})."
         )
         await self._finish(job, JobStatus.FAILED, "job.failed", message)
-
-
-async def _start_applied(started: asyncio.Future[Any]) -> bool:
-    """False when the start write found the row not runnable. A failed write (the
-    database away) is not that: the job runs, and its final write fails and retries."""
-    try:
-        return await asyncio.shield(started) is not None
-    except Exception:
-        return True
 
 
 def _storable(result: Any) -> dict[str, Any]:

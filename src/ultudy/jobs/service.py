@@ -20,11 +20,12 @@ from ultudy.errors import (
     UltudyError,
 )
 from ultudy.jobs.caps import PendingCap
+from ultudy.jobs.delivery import Behind, Delivery, ExpectedFailure
 from ultudy.jobs.dependencies import Dependencies, waiting_message
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.record import JobRecord, new_job
-from ultudy.jobs.runner import REQUEST_ID_KEY, Behind, Delivery, ExpectedFailure, JobRunner
+from ultudy.jobs.runner import REQUEST_ID_KEY, JobRunner
 from ultudy.jobs.states import JobStatus
 from ultudy.jobs.store import JobPage, JobStore
 from ultudy.jobs.writer import DirectWriter, JobWriter

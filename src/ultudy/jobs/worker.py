@@ -26,11 +26,12 @@ from redis.exceptions import TimeoutError as BrokerTimeoutError
 from ultudy.config import Settings
 from ultudy.db.outage import is_outage
 from ultudy.errors import UltudyError
+from ultudy.jobs.delivery import Behind, Delivery, ExpectedFailure
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.mirror import JobLogHandler, node_client_name, result_summary
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.reconciler import Reconciler
-from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
+from ultudy.jobs.runner import JobRunner
 from ultudy.jobs.states import JobStatus
 from ultudy.jobs.store import JobStore
 
@@ -38,8 +39,7 @@ logger = logging.getLogger(__name__)
 
 BURST_POLL_S = 0.05
 BURST_QUIET_CHECKS = 3
-# how long the cancel relay waits before subscribing again after losing the broker
-RELAY_RETRY_S = 1.0
+RELAY_RETRY_S = 1.0  # before the cancel relay subscribes again after losing the broker
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
