@@ -9,6 +9,7 @@ import enum
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,9 @@ class JobRunner:
         self.events = events
         self.kinds = kinds
         self.progress_interval_s = settings.progress_interval_ms / 1000
+        # The application's hook on every completed or failed job (e.g. an email for a
+        # long one); called on the hot path, so it must be cheap for most jobs.
+        self.on_end: Callable[[JobRecord], None] | None = None
 
     async def run(
         self, job: Delivery, *, signal: CancelSignal | None = None
@@ -144,6 +148,7 @@ class JobRunner:
             sink=sink,
             signal=signal,
             enqueued_at=job.enqueued_at,
+            max_attempts=job.max_attempts,
         )
 
     async def _complete(self, job: Delivery, result: dict[str, Any]) -> JobRecord | Behind | None:
@@ -162,12 +167,16 @@ class JobRunner:
             logger.info("job %s finished after it was cancelled; result dropped", job.job_id)
         else:
             self.events.publish_job("job.completed", done)
+            if self.on_end is not None:
+                self.on_end(done)
 
     async def _finish(self, job: Delivery, target: JobStatus, kind: str, message: str) -> None:
         values = {"error_message": message, "completed_at": utcnow()}
         record = await self.writer.transition(job.job_id, job.owner_id, target, values)
         if record is not None:
             self.events.publish_job(kind, record)
+            if self.on_end is not None and target is JobStatus.FAILED:
+                self.on_end(record)
         logger.info("job %s: %s", target.value, message)
 
     async def _record_retryable(self, job: Delivery, reason: str | None) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal as signals
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from bullmq import UnrecoverableError
@@ -28,6 +29,7 @@ from ultudy.jobs.events import EventLog
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.reconciler import Reconciler
 from ultudy.jobs.runner import Behind, Delivery, ExpectedFailure, JobRunner
+from ultudy.jobs.schedules import ScheduleStore, Ticker
 from ultudy.jobs.states import JobStatus
 from ultudy.jobs.store import JobStore
 
@@ -77,6 +79,7 @@ class WorkerProcess:
         self.events: EventLog = parts.events
         self.runner: JobRunner = parts.runner
         self.reconciler = Reconciler(self.store, self.queues, self.events)
+        self.ticker = Ticker(ScheduleStore(self.store.db), self.queues, self.events)
         self.workers: dict[str, BullWorker] = {}
         self.stop_event = asyncio.Event()
 
@@ -150,20 +153,31 @@ class WorkerProcess:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _reconcile_forever(self) -> None:
+        await self._every(
+            "reconciler",
+            self.settings.reconcile_interval_s,
+            lambda: self.reconciler.run_once(min_age_s=self.settings.reconcile_min_age_s),
+        )
+
+    async def _tick_forever(self) -> None:
+        await self._every("schedule", self.settings.schedule_poll_s, self.ticker.run_once)
+
+    async def _every(
+        self, what: str, interval_s: float, work: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Run `work` every `interval_s` until stopped; an outage skips a pass, not the loop."""
         while not self.stop_event.is_set():
             try:
-                await self.reconciler.run_once(min_age_s=self.settings.reconcile_min_age_s)
+                await work()
             except (BrokerConnectionError, BrokerTimeoutError) as exc:
-                logger.warning("reconciler pass skipped: broker unavailable (%s)", exc)
+                logger.warning("%s pass skipped: broker unavailable (%s)", what, exc)
             except Exception as exc:
                 if not is_outage(exc):
-                    logger.exception("reconciler pass failed; trying again later")
+                    logger.exception("%s pass failed; trying again later", what)
                 else:
-                    logger.warning("reconciler pass skipped: database unavailable (%s)", exc)
+                    logger.warning("%s pass skipped: database unavailable (%s)", what, exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self.stop_event.wait(), timeout=self.settings.reconcile_interval_s
-                )
+                await asyncio.wait_for(self.stop_event.wait(), timeout=interval_s)
 
     async def _burst_watch(self) -> None:
         """In burst mode: stop once every queue has been empty for a few checks."""
@@ -199,6 +213,8 @@ class WorkerProcess:
                 self._burst_watch() if burst else self._reconcile_forever(), name="watch"
             )
         )
+        if not burst:
+            helpers.append(asyncio.create_task(self._tick_forever(), name="schedules"))
         logger.info("worker started: queues=%s burst=%s", ",".join(self.queue_names), burst)
         try:
             await self._until_stop_or_crash(loops)
