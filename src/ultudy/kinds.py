@@ -29,8 +29,6 @@ class JobType(StrEnum):
         return self.value.replace("_", "-")
 
 
-# What `POST /schedules` may repeat (the others take input only their own routes check).
-SCHEDULABLE = (JobType.CHECK_IN_REMINDER, JobType.LESSON_GENERATION)
 # Light jobs with no setting of their own: a few at once per worker.
 LIGHT_CONCURRENCY = 5
 

@@ -24,7 +24,9 @@ from ultudy.api.routes import (
     lessons,
     mastery,
     metrics,
+    notifications,
     pages,
+    schedules,
     session,
     uploads,
 )
@@ -111,12 +113,15 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
         lessons.router,
         check_ins.router,
         mastery.router,
+        schedules.router,
+        notifications.router,
         session.router,
         metrics.router,
     ):
         app.include_router(router)
     app.include_router(admin.router)
     app.include_router(pages.router)
+    app.include_router(notifications.pages)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     openapi.install(app)
     return app

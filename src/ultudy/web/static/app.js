@@ -1,6 +1,7 @@
 // Page wiring: each page fills its shell from the JSON API and follows its jobs live.
 import { ProgressBar, JobList, announceEndings, el, initPanel, progressModal, toast } from "./components.js";
 import { api, jobs } from "./jobs.js";
+import { settingsPage } from "./settings.js";
 
 const page = document.body.dataset.page;
 
@@ -237,6 +238,6 @@ function chrome() {
 }
 
 const pages = { signin: signinPage, library: libraryPage, document: documentPage,
-  lesson: lessonPage, jobs: jobsPage, admin: adminPage };
+  lesson: lessonPage, jobs: jobsPage, admin: adminPage, settings: settingsPage };
 if (page !== "signin") chrome();
 pages[page]?.().catch?.((error) => toast("error", error.message));
