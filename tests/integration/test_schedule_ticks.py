@@ -5,6 +5,7 @@ worker processes ticking one schedule every second."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -44,7 +45,9 @@ async def test_two_tickers_racing_make_one_job_per_due_tick(backend: Backend) ->
                 cadence=cadence,
             )
         async with state.db.transaction(None) as conn:
-            await conn.execute(update(schedules).values(next_run_at=utcnow() - timedelta(seconds=1)))
+            await conn.execute(
+                update(schedules).values(next_run_at=utcnow() - timedelta(seconds=1))
+            )
         async with worker_process(settings) as one, worker_process(settings) as two:
             made = await asyncio.gather(one.ticker.run_once(), two.ticker.run_once())
             again = await asyncio.gather(one.ticker.run_once(), two.ticker.run_once())
@@ -84,15 +87,14 @@ async def test_two_worker_processes_tick_a_schedule_once_per_second(
             runs = paused.json()["runs"]
             made_jobs = await eventually(
                 lambda: _jobs_of(state, sid),
-                lambda rows: len(rows) == runs
-                and all(r.status == "completed" for r in rows),  # type: ignore[attr-defined]
+                lambda rows: len(rows) == runs and all(r.status == "completed" for r in rows),  # type: ignore[attr-defined]
                 timeout=20,
             )
         finally:
             for worker in workers:
                 assert stop(worker) == 0
     created = [r.created_at for r in made_jobs]  # type: ignore[attr-defined]
-    gaps = [(b - a).total_seconds() for a, b in zip(created, created[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(created)]
     assert all(gap >= 0.9 for gap in gaps), gaps  # one job per tick, never two
     # Every tick was won by exactly one of the two processes (each logs the ticks it won).
     won = [len(re.findall(r"tick made job", log.read_text())) for log in logs]

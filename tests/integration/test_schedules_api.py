@@ -87,7 +87,9 @@ async def test_a_lesson_schedule_needs_a_section_of_the_callers(backend: Backend
 async def test_schedules_per_user_are_capped(backend: Backend) -> None:
     async with api(backend.settings(max_schedules_per_user=2)) as (client, _state):
         for _ in range(2):
-            assert (await client.post("/schedules", json=REMINDER, headers=ALICE)).status_code == 201
+            assert (
+                await client.post("/schedules", json=REMINDER, headers=ALICE)
+            ).status_code == 201
         third = await client.post("/schedules", json=REMINDER, headers=ALICE)
         assert third.status_code == 422
         assert "you have 2 schedules already" in third.json()["detail"]
