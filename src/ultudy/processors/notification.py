@@ -43,9 +43,10 @@ async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
         await transport_for(settings).send(message)
     except (SMTPException, OSError) as exc:
         last = ctx.attempt >= ctx.max_attempts
-        reason = f"the mail server did not take the email ({type(exc).__name__}: {exc})"
-        await _settle(ctx, ids, "failed" if last else "retry", reason)
-        raise TransientError(reason) from exc
+        # The detail (host, port, server reply) is for the admin's list, not the user's job.
+        detail = f"{type(exc).__name__}: {exc}"
+        await _settle(ctx, ids, "failed" if last else "retry", detail)
+        raise TransientError("the mail server did not take the email") from exc
     await _settle(ctx, ids, "sent")
     logger.info("digest %s: emailed %d job(s) to the owner", ctx.job_id, len(ids))
     return {"sent": 1, "jobs": [str(i) for i in ids], "subject": str(message["Subject"])}
