@@ -81,11 +81,13 @@ async def test_a_long_job_sends_one_email_with_text_html_and_link(backend: Backe
     assert message["From"] == "Ultudy <jobs@ultudy.example>"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["X-Ultudy-Jobs"] == str(record.id)
-    assert message["Message-ID"] and message["Date"]
+    assert message["Message-ID"]
+    assert message["Date"]
     link = f"https://ultudy.example/documents/{document_id}/view"
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
-    assert text is not None and html is not None
+    assert text is not None
+    assert html is not None
     assert "Your lesson is ready." in text.get_content()
     assert link in text.get_content()
     assert f'<a href="{link}">Open in Ultudy</a>' in html.get_content()
@@ -212,7 +214,8 @@ async def test_without_smtp_mail_goes_to_the_outbox_page(backend: Backend) -> No
     assert page.status_code == 200
     assert "Your lesson is ready" in page.text
     assert f"job={record.id}" in page.text
-    assert raw.status_code == 200 and "Subject: Your lesson is ready" in raw.text
+    assert raw.status_code == 200
+    assert "Subject: Your lesson is ready" in raw.text
     assert missing.status_code == 404
 
 
@@ -234,6 +237,7 @@ async def test_settings_round_trip_and_validation(backend: Backend) -> None:
         )
         assert off.json()["enabled"] is False
         again = (await client.get("/me/notifications", headers=ALICE)).json()
-        assert again["email"] == "alice@c.example" and again["enabled"] is False
+        assert again["email"] == "alice@c.example"
+        assert again["enabled"] is False
         other = (await client.get("/me/notifications", headers={"x-user-id": "bob"})).json()
         assert other["email"] is None
