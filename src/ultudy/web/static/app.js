@@ -218,8 +218,14 @@ async function adminPage() {
         await render();
       } }, "Retry")))));
   };
-  await render();
-  setInterval(render, 5000); // counts of all queues are not on the owner's event stream
+  const undelivered = async () => {
+    const { notifications } = await api("/admin/api/notifications/failed");
+    document.getElementById("undelivered").replaceChildren(...notifications.map((n) => el("tr", {},
+      el("td", {}, n.job_id.slice(0, 8)), el("td", {}, n.owner_id), el("td", {}, n.status),
+      el("td", {}, n.error || ""), el("td", {}, new Date(n.created_at).toLocaleString()))));
+  };
+  await Promise.all([render(), undelivered()]);
+  setInterval(() => Promise.all([render(), undelivered()]), 5000); // not on the owner's stream
 }
 
 function chrome() {
