@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     smtp_url: str | None = None  # smtp://user:pw@host:587 (STARTTLS) or smtps://…:465 (TLS)
     smtp_from: str = "Ultudy <noreply@localhost>"
     smtp_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    smtp_ca_file: Path | None = None  # CA bundle for a relay whose certificate is private
     public_url: str = ""  # base of the links in emails; default http://HOST:PORT
 
     @field_validator("database_url", "database_system_url")

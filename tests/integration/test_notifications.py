@@ -8,14 +8,16 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.support.backends import Backend
 from tests.support.harness import api, eventually, wait_for_status, worker_process
 from tests.support.processors import REGISTRY
-from tests.support.smtp import closed_port_url, smtp_server
+from tests.support.smtp import closed_port_url, secure_smtp_server, smtp_server
 from ultudy.config import Settings
 from ultudy.db.models import notifications
 from ultudy.jobs.worker import WorkerProcess
@@ -241,3 +243,42 @@ async def test_settings_round_trip_and_validation(backend: Backend) -> None:
         assert again["enabled"] is False
         other = (await client.get("/me/notifications", headers={"x-user-id": "bob"})).json()
         assert other["email"] is None
+
+
+@pytest.mark.parametrize("implicit_tls", [False, True], ids=["starttls", "tls"])
+async def test_smtp_with_tls_and_a_login(
+    backend: Backend, tmp_path: Path, implicit_tls: bool
+) -> None:
+    async with secure_smtp_server(
+        tmp_path, implicit_tls=implicit_tls, user="relay", password="s3cret"
+    ) as (url, inbox, ca_file):
+        settings = mail_settings(backend, smtp_url=url, smtp_ca_file=ca_file)
+        async with api(settings, WITH_MAIL) as (client, state):
+            await opt_in(client)
+            record = await state.jobs.submit("alice", JobType.LESSON_GENERATION, {})
+            async with running_worker(settings):
+                await wait_for_status(client, str(record.id), "completed", user="alice")
+                await eventually(lambda: asyncio.sleep(0, inbox.messages), lambda m: len(m) >= 1)
+    assert [m["X-Ultudy-Jobs"] for m in inbox.messages] == [str(record.id)]
+
+
+async def test_a_wrong_smtp_password_is_retried_then_failed(
+    backend: Backend, tmp_path: Path
+) -> None:
+    async with secure_smtp_server(tmp_path, implicit_tls=False, user="relay", password="right") as (
+        url,
+        inbox,
+        ca_file,
+    ):
+        wrong = url.replace(":right@", ":wrong@")
+        settings = mail_settings(backend, smtp_url=wrong, smtp_ca_file=ca_file, max_attempts=2)
+        async with api(settings, WITH_MAIL) as (client, state):
+            await opt_in(client)
+            await state.jobs.submit("alice", JobType.LESSON_GENERATION, {})
+            async with running_worker(settings):
+                await eventually(
+                    lambda: client.get("/admin/api/notifications/failed", headers=ALICE),
+                    lambda r: [n["status"] for n in r.json()["notifications"]] == ["failed"],
+                    timeout=20,
+                )
+    assert inbox.messages == []

@@ -31,7 +31,11 @@ def outbox_dir(settings: Settings) -> Path:
 
 def transport_for(settings: Settings) -> Transport:
     if settings.smtp_url:
-        return Smtp.from_url(settings.smtp_url, timeout_s=settings.smtp_timeout_s)
+        return Smtp.from_url(
+            settings.smtp_url,
+            timeout_s=settings.smtp_timeout_s,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+        )
     return Outbox(outbox_dir(settings))
 
 
@@ -62,9 +66,10 @@ class Smtp:
     use_tls: bool
     start_tls: bool | None
     timeout_s: float
+    ca_file: str | None = None  # None: the system's CAs
 
     @classmethod
-    def from_url(cls, url: str, *, timeout_s: float) -> Smtp:
+    def from_url(cls, url: str, *, timeout_s: float, ca_file: str | None = None) -> Smtp:
         parts = urlsplit(url)
         if parts.scheme not in SMTP_PORTS or not parts.hostname:
             raise ConfigError("ULTUDY_SMTP_URL must look like smtp://user:pw@host:587 or smtps://…")
@@ -77,6 +82,7 @@ class Smtp:
             use_tls=parts.scheme == "smtps",
             start_tls=True if required else None,  # None: when the server offers it
             timeout_s=timeout_s,
+            ca_file=ca_file,
         )
 
     async def send(self, message: EmailMessage) -> None:
@@ -89,4 +95,5 @@ class Smtp:
             use_tls=self.use_tls,
             start_tls=self.start_tls,
             timeout=self.timeout_s,
+            cert_bundle=self.ca_file,
         )

@@ -46,6 +46,7 @@ async def process(ctx: StudyContext, data: dict[str, Any]) -> dict[str, Any]:
         # The detail (host, port, server reply) is for the admin's list, not the user's job.
         detail = f"{type(exc).__name__}: {exc}"
         await _settle(ctx, ids, "failed" if last else "retry", detail)
+        logger.warning("digest %s: the mail server did not take it: %s", ctx.job_id, detail)
         raise TransientError("the mail server did not take the email") from exc
     await _settle(ctx, ids, "sent")
     logger.info("digest %s: emailed %d job(s) to the owner", ctx.job_id, len(ids))
