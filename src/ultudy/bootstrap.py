@@ -36,6 +36,7 @@ from ultudy.jobs.store import JobStore
 from ultudy.jobs.types import JobKinds
 from ultudy.jobs.writer import DirectWriter, JobWriter, batched_writer
 from ultudy.kinds import study_kinds
+from ultudy.notify import Notifier
 from ultudy.services import StudyServices
 
 Role = Literal["api", "worker", "cli"]
@@ -62,11 +63,14 @@ class Container:
     jobs: JobService
     services: StudyServices
     embedded: EmbeddedValkey | None = None
+    notifier: Notifier | None = None  # the worker's: emails for long-running jobs
 
     async def close(self) -> None:
         await self.writer.close()  # its queued writes first: they publish events
         if self.runner.dependencies is not None:
             await self.runner.dependencies.drain()  # settles started by those writes
+        if self.notifier is not None:
+            await self.notifier.close()  # after the writer: its last completions notify
         await self.jobs.creator.close()
         await self.events.drain()
         await self.queues.close()
@@ -144,7 +148,12 @@ def _wire(
         pending_cap=PendingCap(db, settings.max_pending_jobs_per_user),
         dependencies=dependencies,
     )
+    notifier = None
+    if worker:
+        notifier = Notifier(settings, db, jobs)
+        runner.on_end = notifier.job_ended
     return Container(
+        notifier=notifier,
         settings=settings,
         kinds=kinds,
         db=db,

@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     access_log: bool = False
 
+    schedule_poll_s: Annotated[float, Field(gt=0)] = 1.0
+    schedule_min_interval_s: Annotated[int, Field(ge=1)] = 60
+    max_schedules_per_user: Annotated[int, Field(ge=1)] = 20
+    notify_after_s: Annotated[float, Field(ge=0)] = 60.0
+    notify_digest_s: Annotated[float, Field(ge=0)] = 10.0
+    smtp_url: str | None = None  # smtp://user:pw@host:587 (STARTTLS) or smtps://…:465 (TLS)
+    smtp_from: str = "Ultudy <noreply@localhost>"
+    smtp_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    smtp_ca_file: Path | None = None  # CA bundle for a relay whose certificate is private
+    public_url: str = ""  # base of the links in emails; default http://HOST:PORT
+
     @field_validator("database_url", "database_system_url")
     @classmethod
     def _normalize_database_url(cls, value: str | None) -> str | None:
@@ -109,6 +120,10 @@ class Settings(BaseSettings):
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return self
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

@@ -19,10 +19,18 @@ class JobType(StrEnum):
     MATERIAL_UPLOAD = "material_upload"
     LESSON_GENERATION = "lesson_generation"
     CHECK_IN_EVALUATION = "check_in_evaluation"
+    CHECK_IN_REMINDER = "check_in_reminder"
+    NOTIFICATION = "notification"
 
     @property
     def queue_name(self) -> str:
+        if self is JobType.NOTIFICATION:
+            return "notifications"
         return self.value.replace("_", "-")
+
+
+# Light jobs with no setting of their own: a few at once per worker.
+LIGHT_CONCURRENCY = 5
 
 
 def concurrency(settings: Settings, job_type: JobType) -> int:
@@ -31,7 +39,7 @@ def concurrency(settings: Settings, job_type: JobType) -> int:
         JobType.MATERIAL_UPLOAD: settings.concurrency_material_upload,
         JobType.LESSON_GENERATION: settings.concurrency_lesson_generation,
         JobType.CHECK_IN_EVALUATION: settings.concurrency_check_in_evaluation,
-    }[job_type]
+    }.get(job_type, LIGHT_CONCURRENCY)
 
 
 def study_kinds(settings: Settings, processors: Mapping[str, Processor]) -> JobKinds:

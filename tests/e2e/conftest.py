@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,20 +92,30 @@ class System:
         self.start_api()
 
 
-@pytest.fixture
-def system(backend: Backend, tmp_path: Path) -> Iterator[System]:
-    """API and worker as real processes with the real processors."""
+@contextmanager
+def real_system(backend: Backend, tmp_path: Path, **overrides: Any) -> Iterator[System]:
+    """API and worker as real processes with the real processors; links in emails point
+    at this API."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail("Debian's chromium is not installed (apt-get install -y chromium)")
-    env = backend.env(processors="ultudy.processors:REGISTRY", progress_interval_ms=100)
-    worker = start_worker(env, log=tmp_path / "worker.log")
+    env = backend.env(
+        processors="ultudy.processors:REGISTRY", progress_interval_ms=100, **overrides
+    )
     running = System(env=env, log=tmp_path / "api.log")
+    env["ULTUDY_PUBLIC_URL"] = running.base
+    worker = start_worker(env, log=tmp_path / "worker.log")
     try:
         running.start_api()
         yield running
     finally:
         running.stop_api()
         stop(worker)
+
+
+@pytest.fixture
+def system(backend: Backend, tmp_path: Path) -> Iterator[System]:
+    with real_system(backend, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

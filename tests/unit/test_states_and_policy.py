@@ -43,7 +43,8 @@ def test_study_kinds_keep_their_queues_and_concurrency_settings() -> None:
     kinds = study_kinds(settings, dict.fromkeys(JobType, _noop))
     assert kinds.names == tuple(JobType)
     assert kinds.by_queue("material-upload").name == JobType.MATERIAL_UPLOAD
-    assert [k.concurrency for k in kinds] == [7, 5, 10]
+    assert [k.concurrency for k in kinds] == [7, 5, 10, 5, 5]
+    assert kinds.by_queue("notifications").name == JobType.NOTIFICATION
     with pytest.raises(JobInputError, match="unknown job type 'nope'"):
         kinds["nope"]
 

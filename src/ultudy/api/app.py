@@ -26,8 +26,10 @@ from ultudy.api.routes import (
     lessons,
     mastery,
     metrics,
+    notifications,
     pages,
     probes,
+    schedules,
     session,
     uploads,
 )
@@ -122,6 +124,8 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
         lessons.router,
         check_ins.router,
         mastery.router,
+        schedules.router,
+        notifications.router,
         session.router,
         metrics.router,
         probes.router,
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
     app.include_router(admin.router)
     app.include_router(dashboard.router)
     app.include_router(pages.router)
+    app.include_router(notifications.pages)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     openapi.install(app)
     return app

@@ -35,6 +35,9 @@ OWNER_SCOPED_TABLES = (
     "concept_mastery",
     "check_ins",
     "job_dependencies",
+    "schedules",
+    "notification_settings",
+    "notifications",
 )
 
 
@@ -212,6 +215,57 @@ class CheckIn(Base):
     job_id: Mapped[uuid.UUID | None] = _made_by_job()
 
 
+class Schedule(Base):
+    """A user's repeating job: each tick makes an ordinary job row."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        Index("ix_schedules_owner_created", "owner_id", "created_at"),
+        Index("ix_schedules_next_run", "next_run_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)
+    job_type: Mapped[str] = mapped_column(String(40))
+    input_data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cron: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    interval_s: Mapped[int | None] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_run_at: Mapped[datetime] = mapped_column()
+    last_run_at: Mapped[datetime | None] = mapped_column()
+    last_job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationSetting(Base):
+    __tablename__ = "notification_settings"
+
+    owner_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    email: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A digest job is queued and has not yet claimed this owner's waiting notifications.
+    digest_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """One per job that earned an email; the job id as key makes it at most one."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_owner_status", "owner_id", "status"),)
+
+    job_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # pending, sending, sent, failed
+    digest_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
 jobs: Table = Job.__table__  # type: ignore[assignment]
 job_dependencies: Table = JobDependency.__table__  # type: ignore[assignment]
 
@@ -222,3 +276,6 @@ concepts: Table = Concept.__table__  # type: ignore[assignment]
 questions: Table = Question.__table__  # type: ignore[assignment]
 concept_mastery: Table = ConceptMastery.__table__  # type: ignore[assignment]
 check_ins: Table = CheckIn.__table__  # type: ignore[assignment]
+schedules: Table = Schedule.__table__  # type: ignore[assignment]
+notification_settings: Table = NotificationSetting.__table__  # type: ignore[assignment]
+notifications: Table = Notification.__table__  # type: ignore[assignment]

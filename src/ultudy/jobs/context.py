@@ -46,6 +46,7 @@ class JobContext(Generic[S]):
     sink: ProgressSink
     signal: CancelSignal = field(default_factory=NeverCancelled)
     enqueued_at: float | None = None
+    max_attempts: int = 1
     last_progress: int = 0
     spawner: Spawner = _cannot_spawn
 

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ultudy.config import Settings
@@ -55,6 +56,9 @@ class JobRunner:
         self.events = events
         self.kinds = kinds
         self.progress_interval_s = settings.progress_interval_ms / 1000
+        # The application's hook on every completed or failed job (e.g. an email for a
+        # long one); called on the hot path, so it must be cheap for most jobs.
+        self.on_end: Callable[[JobRecord], None] | None = None
 
     async def run(
         self, job: Delivery, *, signal: CancelSignal | None = None
@@ -138,6 +142,7 @@ class JobRunner:
             sink=sink,
             signal=signal,
             enqueued_at=job.enqueued_at,
+            max_attempts=job.max_attempts,
         )
 
     def _spawner(self, job: Delivery) -> Spawner:
@@ -169,6 +174,8 @@ class JobRunner:
         else:
             self.events.publish_completed(done, feed.queue)
             self._settle(done)
+            if self.on_end is not None:
+                self.on_end(done)
 
     def _settle(self, ended: JobRecord) -> None:
         if self.dependencies is not None:
@@ -180,6 +187,8 @@ class JobRunner:
         if record is not None:
             self.events.publish_job(kind, record)
             self._settle(record)
+            if self.on_end is not None and target is JobStatus.FAILED:
+                self.on_end(record)
         logger.info("job %s: %s", target.value, message)
 
     async def _record_retryable(self, job: Delivery, reason: str | None) -> None:

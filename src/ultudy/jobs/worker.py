@@ -15,23 +15,25 @@ import os
 import signal as signals
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from bullmq import UnrecoverableError
 from bullmq import Worker as BullWorker
 from redis.exceptions import ConnectionError as BrokerConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as BrokerTimeoutError
 
 from ultudy.config import Settings
 from ultudy.db.outage import is_outage
 from ultudy.errors import UltudyError
+from ultudy.jobs.cancel_relay import relay_cancels
 from ultudy.jobs.delivery import Behind, Delivery, ExpectedFailure
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.mirror import JobLogHandler, node_client_name, result_summary
 from ultudy.jobs.queue import JobQueues
 from ultudy.jobs.reconciler import Reconciler
 from ultudy.jobs.runner import JobRunner
+from ultudy.jobs.schedules import ScheduleStore, Ticker
 from ultudy.jobs.states import JobStatus
 from ultudy.jobs.store import JobStore
 
@@ -39,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 BURST_POLL_S = 0.05
 BURST_QUIET_CHECKS = 3
-RELAY_RETRY_S = 1.0  # before the cancel relay subscribes again after losing the broker
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -99,6 +100,7 @@ class WorkerProcess:
         self.events: EventLog = parts.events
         self.runner: JobRunner = parts.runner
         self.reconciler = Reconciler(self.store, self.queues, self.events, self.runner.dependencies)
+        self.ticker = Ticker(ScheduleStore(self.store.db), self.queues, self.events)
         self.workers: dict[str, BullWorker] = {}
         self.stop_event = asyncio.Event()
         self.job_logs: JobLogHandler | None = None
@@ -178,51 +180,32 @@ class WorkerProcess:
         status = record.status if record is not None else "gone from the database"
         raise UnrecoverableError(f"Not run: the job is {status}; it is not run again.")
 
-    async def _relay_cancels(self) -> None:
-        """Relay cancels until stopped. A lost broker ends a subscription (redis-py gives
-        up reconnecting after a few seconds); it is made again once the broker is back.
-        A cancel published meanwhile is lost: its row says cancelled all the same, and
-        the job's result is dropped when it ends."""
-        while not self.stop_event.is_set():
-            try:
-                await self._relay_cancels_once()
-            except (RedisError, OSError) as exc:
-                logger.warning(
-                    "cancel relay lost the broker (%s); subscribing again in %g s",
-                    exc,
-                    RELAY_RETRY_S,
-                )
-                await asyncio.sleep(RELAY_RETRY_S)
-
-    async def _relay_cancels_once(self) -> None:
-        pubsub = self.queues.redis.pubsub()
-        try:
-            await pubsub.subscribe(self.queues.cancel_channel)
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                job_id = str(message["data"])
-                for worker in self.workers.values():
-                    if worker.cancelJob(job_id, "cancelled by user"):
-                        logger.info("job %s: cancel signal delivered", job_id)
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
-
     async def _reconcile_forever(self) -> None:
+        await self._every(
+            "reconciler",
+            self.settings.reconcile_interval_s,
+            lambda: self.reconciler.run_once(min_age_s=self.settings.reconcile_min_age_s),
+        )
+
+    async def _tick_forever(self) -> None:
+        await self._every("schedule", self.settings.schedule_poll_s, self.ticker.run_once)
+
+    async def _every(
+        self, what: str, interval_s: float, work: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Run `work` every `interval_s` until stopped; an outage skips a pass, not the loop."""
         while not self.stop_event.is_set():
             try:
-                await self.reconciler.run_once(min_age_s=self.settings.reconcile_min_age_s)
+                await work()
             except (BrokerConnectionError, BrokerTimeoutError) as exc:
-                logger.warning("reconciler pass skipped: broker unavailable (%s)", exc)
+                logger.warning("%s pass skipped: broker unavailable (%s)", what, exc)
             except Exception as exc:
                 if not is_outage(exc):
-                    logger.exception("reconciler pass failed; trying again later")
+                    logger.exception("%s pass failed; trying again later", what)
                 else:
-                    logger.warning("reconciler pass skipped: database unavailable (%s)", exc)
+                    logger.warning("%s pass skipped: database unavailable (%s)", what, exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self.stop_event.wait(), timeout=self.settings.reconcile_interval_s
-                )
+                await asyncio.wait_for(self.stop_event.wait(), timeout=interval_s)
 
     async def _burst_watch(self) -> None:
         """In burst mode: stop once every queue has been empty for a few checks."""
@@ -254,12 +237,18 @@ class WorkerProcess:
         if burst:
             await self.reconciler.run_once(min_age_s=0)
         loops = {asyncio.create_task(w.run(), name=f"bullmq:{n}") for n, w in self.workers.items()}
-        helpers = [asyncio.create_task(self._relay_cancels(), name="cancel-relay")]
+        helpers = [
+            asyncio.create_task(
+                relay_cancels(self.queues, self.workers, self.stop_event), name="cancel-relay"
+            )
+        ]
         helpers.append(
             asyncio.create_task(
                 self._burst_watch() if burst else self._reconcile_forever(), name="watch"
             )
         )
+        if not burst:
+            helpers.append(asyncio.create_task(self._tick_forever(), name="schedules"))
         logger.info("worker started: queues=%s burst=%s", ",".join(self.queue_names), burst)
         try:
             await self._until_stop_or_crash(loops)

@@ -29,7 +29,7 @@ async def _parse(body: GenerateLesson) -> GenerateLesson:
     return body
 
 
-async def _checked_input(state: AppState, owner_id: str, body: GenerateLesson) -> dict[str, Any]:
+async def checked_input(state: AppState, owner_id: str, body: GenerateLesson) -> dict[str, Any]:
     async def check() -> bool:
         async with state.db.transaction(owner_id) as conn:
             return await section_exists(conn, owner_id, body.document_id, body.section_id)
@@ -45,7 +45,7 @@ add_job_routes(
     "/generate",
     job_type=JobType.LESSON_GENERATION,
     parse=_parse,
-    prepare=_checked_input,
+    prepare=checked_input,
     result_model=GeneratedLesson,
     name="generate",
     responses=(404,),

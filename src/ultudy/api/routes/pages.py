@@ -55,6 +55,11 @@ async def jobs(request: Request, state: State) -> Response:
     return _page(request, state, "jobs")
 
 
+@router.get("/settings-view", response_class=HTMLResponse)
+async def settings(request: Request, state: State) -> Response:
+    return _page(request, state, "settings")
+
+
 @router.get("/admin", response_class=HTMLResponse)
 async def admin(request: Request, state: State) -> Response:
     return _page(request, state, "admin")

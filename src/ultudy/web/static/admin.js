@@ -133,9 +133,17 @@ async function openDetail(id) {
   }
 }
 
+function renderUndelivered({ notifications }) {
+  byId("undelivered").replaceChildren(...notifications.map((n) => el("tr", {},
+    el("td", {}, n.job_id.slice(0, 8)), el("td", {}, n.owner_id), el("td", {}, n.status),
+    el("td", {}, n.error || ""), el("td", {}, new Date(n.created_at).toLocaleString()))));
+}
+
 async function refresh() {
-  const [report, stats] = await Promise.all([api("/admin/api/overview"), api("/admin/api/stats")]);
+  const [report, stats, undelivered] = await Promise.all([
+    api("/admin/api/overview"), api("/admin/api/stats"), api("/admin/api/notifications/failed")]);
   renderOverview(report);
+  renderUndelivered(undelivered);
   view.stats = stats;
   renderCharts();
   await Promise.all([runSearch(), renderDetail()]);

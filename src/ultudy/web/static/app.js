@@ -2,6 +2,7 @@
 import { ProgressBar, JobList, announceEndings, el, initPanel, progressModal, toast } from "./components.js";
 import { api, jobs } from "./jobs.js";
 import { adminPage } from "./admin.js";
+import { settingsPage } from "./settings.js";
 
 const page = document.body.dataset.page;
 
@@ -212,7 +213,7 @@ function chrome() {
 }
 
 const pages = { signin: signinPage, library: libraryPage, document: documentPage,
-  lesson: lessonPage, jobs: jobsPage, admin: adminPage };
+  lesson: lessonPage, jobs: jobsPage, admin: adminPage, settings: settingsPage };
 if (page !== "signin") chrome();
 // Every page function may be async or not: a plain one's undefined is not a promise.
 Promise.resolve().then(() => pages[page]?.()).catch((error) => toast("error", error.message));

@@ -5,6 +5,8 @@ const TYPE_NAMES = {
   material_upload: "Material upload",
   lesson_generation: "Lesson generation",
   check_in_evaluation: "Check-in evaluation",
+  check_in_reminder: "Check-in reminder",
+  notification: "Email notification",
 };
 export const typeName = (type) => TYPE_NAMES[type] || type;
 
