@@ -7,6 +7,8 @@ const LABELS: Record<string, string> = {
   material_upload: "Upload",
   lesson_generation: "Lesson",
   check_in_evaluation: "Check-in",
+  check_in_reminder: "Check-in reminder",
+  notification: "Email notification",
 };
 
 /** A job type as people read it ("Upload", "Lesson", "Check-in"; others as they are). */

@@ -6,7 +6,13 @@ import { cx, trapFocus, useFocusReturn } from "./JobProgress";
 import { isFinal, type Job, type JobStatus, type JobType, type KnownJobType } from "./types";
 
 const STATUSES: JobStatus[] = ["pending", "processing", "completed", "failed", "cancelled"];
-const TYPES: KnownJobType[] = ["material_upload", "lesson_generation", "check_in_evaluation"];
+const TYPES: KnownJobType[] = [
+  "material_upload",
+  "lesson_generation",
+  "check_in_evaluation",
+  "check_in_reminder",
+  "notification",
+];
 
 export interface JobQueueProps {
   /** Initial filters (the user can change them when `showFilters`). */

@@ -6,7 +6,12 @@
 export type JobStatus = "pending" | "processing" | "completed" | "failed" | "cancelled";
 
 /** The application's job types; the API does not close the list (apps may register more). */
-export type KnownJobType = "material_upload" | "lesson_generation" | "check_in_evaluation";
+export type KnownJobType =
+  | "material_upload"
+  | "lesson_generation"
+  | "check_in_evaluation"
+  | "check_in_reminder"
+  | "notification";
 export type JobType = KnownJobType | (string & {});
 
 /** A job as `GET /jobs/{id}` answers it: its row, timestamps ISO 8601 UTC. */
