@@ -145,7 +145,9 @@ def _wire(
         events,
         runner,
         creator=batched_writer(store, linger_s=0),
-        pending_cap=PendingCap(db, settings.max_pending_jobs_per_user),
+        pending_cap=PendingCap(
+            db, settings.max_pending_jobs_per_user, ranked=settings.fair_sharing
+        ),
         dependencies=dependencies,
     )
     notifier = None

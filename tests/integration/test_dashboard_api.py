@@ -116,7 +116,8 @@ async def test_detail_shows_input_result_logs_and_timeline(backend: Backend) -> 
     assert body["job"]["attempts"] == 1
     assert body["queue"] == LESSONS
     assert body["broker_state"] == "completed"
-    assert body["logs"] == ["read 2 steps"]
+    # the progress messages the worker mirrored (BullMQ parity), then the line written above
+    assert body["logs"] == ["50% step 1 of 2", "100% step 2 of 2", "read 2 steps"]
     rows = [e["event"] for e in body["timeline"] if e["source"] == "row"]
     assert rows == ["created", "started", "completed"]
     events = [e["event"] for e in body["timeline"] if e["source"] == "event"]

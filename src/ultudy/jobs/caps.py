@@ -11,11 +11,10 @@ at once in this process are counted too, so a burst cannot slip in between the c
 the insert; across API processes a burst can pass the cap by that user's submits in the
 other processes within the last second.
 
-The same statement counts the job's fair-share rank (`jobs.fairness`): the owner's jobs
-already waiting in the job's queue at its priority. Between counts the rank is the same
-kind of upper bound (the count plus this process's submits since), so a user's jobs may
-rank a little later than their true backlog, never earlier; submits to several API
-processes at once can share a rank (equal ranks run oldest first).
+With fair sharing on (`ranked`), every submit counts instead, and the same statement
+counts the job's fair-share rank (`jobs.fairness`): the owner's jobs already waiting in
+the job's queue at its priority. A rank must see the other processes' submits and the
+jobs that started or were cancelled since, so it is never taken from a bound.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
@@ -47,12 +46,10 @@ class TooManyJobsError(UltudyError):
 
 @dataclass
 class _Bound:
-    """At most this many pending jobs of one user (counted at `at`, plus admitted since),
-    and per queue and priority (`_queue_key`) at most this many of them waiting there."""
+    """At most this many pending jobs of one user (counted at `at`, plus admitted since)."""
 
     count: int
     at: float
-    ranks: dict[str, int] = field(default_factory=dict)
 
 
 def _held(counter: Counter[str], key: str) -> None:
@@ -67,10 +64,16 @@ def _queue_key(owner_id: str, queue_types: Collection[str], priority: int) -> st
 
 class PendingCap:
     def __init__(
-        self, db: Database, limit: int, *, clock: Callable[[], float] = time.monotonic
+        self,
+        db: Database,
+        limit: int,
+        *,
+        ranked: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.limit = limit
+        self.ranked = ranked
         self.clock = clock
         self._in_flight: Counter[str] = Counter()
         self._in_flight_queue: Counter[str] = Counter()  # by owner, queue and priority
@@ -82,56 +85,55 @@ class PendingCap:
     ) -> AsyncIterator[int]:
         """A place for one more pending job of `owner_id`, held until the block ends (its
         row is written); raises TooManyJobsError when there is none. Yields the job's
-        rank: the owner's jobs of `priority` already waiting in the queue of `queue_types`."""
+        rank when `ranked` (the owner's jobs of `priority` already waiting in the queue of
+        `queue_types`), else 0."""
         queue_key = _queue_key(owner_id, queue_types, priority)
         ahead = self._in_flight[owner_id]
         ahead_in_queue = self._in_flight_queue[queue_key]
         self._in_flight[owner_id] += 1
         self._in_flight_queue[queue_key] += 1
         try:
-            bound = self._bounds.get(owner_id)
-            stale = bound is not None and self.clock() - bound.at > FRESH_S
-            if bound is None or bound.count >= self.limit or stale or queue_key not in bound.ranks:
-                if bound is not None and stale:
-                    bound.at = self.clock()  # one recount at a time; others use the bound
-                rank = await self._count(owner_id, ahead, queue_types, priority, queue_key)
-                rank += ahead_in_queue
+            if self.ranked:
+                pending, in_queue = await self.pending_and_rank(owner_id, queue_types, priority)
+                self._check(pending + ahead)
+                yield in_queue + ahead_in_queue
             else:
-                bound.count += 1
-                rank = bound.ranks[queue_key]
-                bound.ranks[queue_key] += 1
-            yield rank
+                await self._admit_within_bound(owner_id, ahead)
+                yield 0
         finally:
             _held(self._in_flight, owner_id)
             _held(self._in_flight_queue, queue_key)
 
-    async def _count(
-        self,
-        owner_id: str,
-        ahead: int,
-        queue_types: Collection[str],
-        priority: int,
-        queue_key: str,
-    ) -> int:
+    def _check(self, waiting: int) -> None:
         # A submit ahead whose row is committed by the time of the count is counted
         # twice: near the cap, a burst is refused a little early, never late.
-        counted, in_queue = await self.counts(owner_id, queue_types, priority)
-        waiting = counted + ahead
         if waiting >= self.limit:
-            self._bounds.pop(owner_id, None)
             raise TooManyJobsError(
                 f"You have {waiting} jobs waiting (queued, delayed or retrying); the "
                 f"limit is {self.limit}. Cancel some or try again once they have run."
             )
+
+    async def _admit_within_bound(self, owner_id: str, ahead: int) -> None:
+        bound = self._bounds.get(owner_id)
+        stale = bound is not None and self.clock() - bound.at > FRESH_S
+        if bound is not None and bound.count < self.limit and not stale:
+            bound.count += 1
+            return
+        if bound is not None and stale:
+            bound.at = self.clock()  # one recount at a time; others use the bound
+        try:
+            counted = await self.pending(owner_id)
+            self._check(counted + ahead)
+        except TooManyJobsError:
+            self._bounds.pop(owner_id, None)
+            raise
         # Every submit of this process under way now (this one included) may add a row
         # the count did not see.
-        ranks = {queue_key: in_queue + self._in_flight_queue[queue_key]}
-        self._bounds[owner_id] = _Bound(counted + self._in_flight[owner_id], self.clock(), ranks)
+        self._bounds[owner_id] = _Bound(counted + self._in_flight[owner_id], self.clock())
         if len(self._bounds) > MAX_BOUNDS:
             del self._bounds[next(iter(self._bounds))]
-        return in_queue
 
-    async def counts(
+    async def pending_and_rank(
         self, owner_id: str, queue_types: Collection[str] = (), priority: int = 0
     ) -> tuple[int, int]:
         """The owner's pending jobs, and those of them of `priority` ready in the queue of
@@ -145,4 +147,8 @@ class PendingCap:
         return int(pending), int(in_queue)
 
     async def pending(self, owner_id: str) -> int:
-        return (await self.counts(owner_id))[0]
+        query = select(func.count()).where(
+            jobs.c.owner_id == owner_id, jobs.c.status == JobStatus.PENDING.value
+        )
+        async with self.db.transaction(owner_id) as conn:
+            return int((await conn.execute(query)).scalar_one())
