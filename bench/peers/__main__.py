@@ -25,7 +25,7 @@ import time
 from importlib.metadata import version
 
 from bench.common import ROOT, System, system, table, write_result
-from bench.job_system import PREFIX, RAW_PREFIX, remove_bench_data
+from bench.job_system import PREFIX, RAW_PREFIX, backend_label, remove_bench_data
 from bench.peers.clients import DRAINED, QUEUERS
 from bench.worker_cpu import QUEUE, Run, Variant, measure, redis_pid, span, stop
 
@@ -149,12 +149,13 @@ def main() -> None:
     text = "\n".join(
         [
             f"### Python peers side by side ({args.jobs} no-op jobs queued, then drained by one "
-            f"worker process; {args.rounds} alternating rounds; one embedded Valkey; "
+            f"worker process; {args.rounds} alternating rounds; {backend_label()}; "
             f"load average (1/5/15 min) {load_before} before, {load()} after, on 2 cores)",
             "",
             table(headers, rows),
             "",
-            f"Versions: {versions()}. Ours keeps its SQL row (SQLite) and events per job.",
+            f"Versions: {versions()}. Ours keeps its SQL row and events per job; its SQLite "
+            "writes are in its worker's CPU, a PostgreSQL server's are not counted here.",
         ]
     )
     write_result("peers", text)
