@@ -10,7 +10,7 @@ all rounds (their queues paused while jobs are queued); a peer's worker (bench/p
 runner.py) is started per round and waits for a go on stdin. The machine may be shared:
 the load average is printed with the table.
 
-    python -m bench.peers [--jobs 5000] [--rounds 3] [--concurrency 10,50]
+    python -m bench.peers [--jobs 5000] [--rounds 3] [--concurrency 10,50] [--systems ours]
 """
 
 from __future__ import annotations
@@ -90,8 +90,9 @@ def one_concurrency(sys_: System, concurrency: int, args: argparse.Namespace) ->
         **{name: Peer(name, concurrency, broker) for name in PEERS},
         "ours": Variant("ours", PREFIX, ours),
     }
-    for variant in (systems["raw bullmq"], systems["ours"]):
-        assert isinstance(variant, Variant)
+    wanted = args.systems.split(",") if args.systems else list(systems)
+    systems = {name: v for name, v in systems.items() if name in wanted or name == "raw bullmq"}
+    for variant in (v for v in systems.values() if isinstance(v, Variant)):
         variant.groups = {"workers": [p.pid for p in variant.procs], "redis": [broker]}
         variant.round(sys_, 200)  # opens every pool
     results: dict[str, list[Run]] = {name: [] for name in systems}
@@ -128,6 +129,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", default="10,50")
+    parser.add_argument("--systems", default="", help="saq,taskiq,arq,ours (raw bullmq always)")
     args = parser.parse_args()
     os.environ.pop("ULTUDY_REDIS_URL", None)  # the bench's own broker: its CPU is only ours
     settings = {"ULTUDY_PROCESSORS": "bench.noop:BARE", "ULTUDY_REDIS_PREFIX": PREFIX}
