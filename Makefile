@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-deps test-unit lint bench clean
+.PHONY: help run test test-deps test-unit lint bench bench-peers clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,14 @@ lint: $(STAMP) ## ruff + mypy strict
 
 bench: $(STAMP) test-deps ## benchmarks; tables printed and written to bench/results/
 	$(BIN)/python bench/run_all.py
+
+# arq pins redis-py < 6, ours needs >= 6.2: added without its pins (see pyproject `peers`)
+ARQ := arq==0.28.0
+
+bench-peers: $(STAMP) ## raw bullmq, SAQ, taskiq, arq and ours side by side (installs them)
+	$(BIN)/python -m pip install --quiet -e '.[peers]'
+	$(BIN)/python -m pip install --quiet --no-deps '$(ARQ)'
+	$(BIN)/python -m bench.peers $(PEERS_ARGS)
 
 clean: ## remove the venv and local data
 	rm -rf $(VENV) .ultudy .pytest_cache .mypy_cache .ruff_cache

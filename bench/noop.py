@@ -1,4 +1,5 @@
-"""No-op processors for the benchmarks: one progress update, then done."""
+"""No-op processors for the benchmarks: one progress update, then done (`BARE`: done at
+once, for bench/peers, as the peers' jobs are)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,10 @@ async def noop(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
 
 
 REGISTRY: Registry = dict.fromkeys(JobType, noop)
+
+
+async def bare(ctx: JobContext, data: dict[str, Any]) -> dict[str, Any]:
+    return {}  # a processor returns a dict; ours stores it
+
+
+BARE: Registry = dict.fromkeys(JobType, bare)

@@ -1,4 +1,7 @@
-"""Raw bullmq worker for the side-by-side throughput run: same work, no SQL row."""
+"""Raw bullmq worker for the side-by-side throughput run: same work, no SQL row.
+
+python -m bench.raw_bullmq_worker URL PREFIX CONCURRENCY [bare]
+"""
 
 from __future__ import annotations
 
@@ -17,10 +20,13 @@ async def process(job: Any, _token: str) -> dict[str, float]:
     return {"started_at": started, "enqueued_at": job.data.get("enqueued_at")}
 
 
-async def main(url: str, prefix: str, concurrency: int) -> None:
-    worker = Worker(
-        "raw", process, {"connection": url, "prefix": prefix, "concurrency": concurrency}
-    )
+async def bare(_job: Any, _token: str) -> None:
+    return None
+
+
+async def main(url: str, prefix: str, concurrency: int, progress: bool) -> None:
+    opts = {"connection": url, "prefix": prefix, "concurrency": concurrency}
+    worker = Worker("raw", process if progress else bare, opts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -29,4 +35,6 @@ async def main(url: str, prefix: str, concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    # a fourth argument `bare`: no progress update, nothing returned (bench/peers)
+    bare_job = sys.argv[4:] == ["bare"]
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), progress=not bare_job))
