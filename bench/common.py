@@ -95,11 +95,12 @@ class System:
         proc.wait(timeout=30)
         self.procs.remove(proc)
 
-    def start_api(self, *, src: str = "") -> tuple[subprocess.Popen[bytes], int]:
+    def start_api(self, *, src: str = "", **env: str) -> tuple[subprocess.Popen[bytes], int]:
         """An `ultudy api` process; `src` runs another checkout's code (its `src` folder
-        first on the path), on its own port, for side-by-side comparisons."""
-        port = self.port if not src else free_port()
-        extra = {"ULTUDY_PORT": str(port)}
+        first on the path), `env` other settings, on its own port, for side-by-side
+        comparisons."""
+        port = self.port if not (src or env) else free_port()
+        extra = {**env, "ULTUDY_PORT": str(port)}
         if src:
             extra["PYTHONPATH"] = src
         proc = self.spawn("-m", "ultudy", "api", **extra)

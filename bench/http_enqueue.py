@@ -96,8 +96,12 @@ def run(args: argparse.Namespace) -> list[list[object]]:
     with system(**settings) as sys_:
         body = asyncio.run(seed_section(sys_))
         targets = []
-        for label, src in [("this", ""), *compared(args.compare)]:
-            proc, port = sys_.start_api(src=src)
+        variants: list[tuple[str, str, dict[str, str]]] = [("this", "", {})]
+        if args.fair_off:  # the pending cap's one-second bound instead of a count per submit
+            variants.append(("this, FAIR_SHARING=false", "", {"ULTUDY_FAIR_SHARING": "false"}))
+        variants += [(label, src, {}) for label, src in compared(args.compare)]
+        for label, src, env in variants:
+            proc, port = sys_.start_api(src=src, **env)
             targets.append(Target(label, proc.pid, port))
             print(f"API {label}: pid {proc.pid}, port {port}", flush=True)
         sys_.spawn("-m", "ultudy", "worker", "--queues", "lesson-generation")
@@ -120,6 +124,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
     parser.add_argument("--max", type=float, default=10.0, help="seconds of max mode; 0: none")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--fair-off", action="store_true", help="also an API with ULTUDY_FAIR_SHARING=false"
+    )
     parser.add_argument(
         "--compare", default="", help="other checkouts' src folders: DIR or LABEL=DIR,..."
     )

@@ -145,9 +145,7 @@ def _wire(
         events,
         runner,
         creator=batched_writer(store, linger_s=0),
-        pending_cap=PendingCap(
-            db, settings.max_pending_jobs_per_user, ranked=settings.fair_sharing
-        ),
+        pending_cap=PendingCap(db, settings.max_pending_jobs_per_user),
         dependencies=dependencies,
     )
     notifier = None

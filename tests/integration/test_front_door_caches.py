@@ -6,6 +6,7 @@ stands for a second while well under the cap, and a refusal always rests on a fr
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 import pytest
 
@@ -54,9 +55,11 @@ async def test_a_missing_section_is_never_remembered(backend: Backend) -> None:
 class CountingCap(PendingCap):
     counts = 0
 
-    async def pending(self, owner_id: str) -> int:
+    async def pending_and_rank(
+        self, owner_id: str, queue_types: Collection[str] = (), priority: int = 0
+    ) -> tuple[int, int]:
         self.counts += 1
-        return await super().pending(owner_id)
+        return await super().pending_and_rank(owner_id, queue_types, priority)
 
 
 async def test_a_count_stands_for_a_second_and_a_refusal_is_fresh(backend: Backend) -> None:

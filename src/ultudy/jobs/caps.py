@@ -11,10 +11,15 @@ at once in this process are counted too, so a burst cannot slip in between the c
 the insert; across API processes a burst can pass the cap by that user's submits in the
 other processes within the last second.
 
-With fair sharing on (`ranked`), every submit counts instead, and the same statement
-counts the job's fair-share rank (`jobs.fairness`): the owner's jobs already waiting in
-the job's queue at its priority. A rank must see the other processes' submits and the
-jobs that started or were cancelled since, so it is never taken from a bound.
+The same statement counts the job's fair-share rank (`jobs.fairness`): the owner's jobs
+already waiting in the job's queue at its priority. Between counts the rank is the same
+kind of bound (the count plus this process's submits since): within a process a user's
+jobs rank in order; a job that started meanwhile still counts until the next count (the
+user's next job ranks a little later, never ahead of others' fair turn); a cancel in this
+process drops the bound. Across API processes, for up to a second, a process knows only
+its own submits of a user, so a burst spread over processes can share ranks (equal ranks
+run oldest first). A count per submit (exact ranks) cost the API 2.0 ms of CPU per submit
+against 0.64 ms with the bound (bench/http_enqueue.py, SQLite, quiet machine).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
@@ -46,10 +51,12 @@ class TooManyJobsError(UltudyError):
 
 @dataclass
 class _Bound:
-    """At most this many pending jobs of one user (counted at `at`, plus admitted since)."""
+    """At most this many pending jobs of one user (counted at `at`, plus admitted since),
+    and per queue and priority (`_queue_key`) at most this many of them waiting there."""
 
     count: int
     at: float
+    ranks: dict[str, int] = field(default_factory=dict)
 
 
 def _held(counter: Counter[str], key: str) -> None:
@@ -64,16 +71,10 @@ def _queue_key(owner_id: str, queue_types: Collection[str], priority: int) -> st
 
 class PendingCap:
     def __init__(
-        self,
-        db: Database,
-        limit: int,
-        *,
-        ranked: bool = False,
-        clock: Callable[[], float] = time.monotonic,
+        self, db: Database, limit: int, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.db = db
         self.limit = limit
-        self.ranked = ranked
         self.clock = clock
         self._in_flight: Counter[str] = Counter()
         self._in_flight_queue: Counter[str] = Counter()  # by owner, queue and priority
@@ -85,53 +86,58 @@ class PendingCap:
     ) -> AsyncIterator[int]:
         """A place for one more pending job of `owner_id`, held until the block ends (its
         row is written); raises TooManyJobsError when there is none. Yields the job's
-        rank when `ranked` (the owner's jobs of `priority` already waiting in the queue of
-        `queue_types`), else 0."""
+        rank: the owner's jobs of `priority` already waiting in the queue of `queue_types`."""
         queue_key = _queue_key(owner_id, queue_types, priority)
         ahead = self._in_flight[owner_id]
         ahead_in_queue = self._in_flight_queue[queue_key]
         self._in_flight[owner_id] += 1
         self._in_flight_queue[queue_key] += 1
         try:
-            if self.ranked:
-                pending, in_queue = await self.pending_and_rank(owner_id, queue_types, priority)
-                self._check(pending + ahead)
-                yield in_queue + ahead_in_queue
+            bound = self._bounds.get(owner_id)
+            stale = bound is not None and self.clock() - bound.at > FRESH_S
+            if bound is None or bound.count >= self.limit or stale or queue_key not in bound.ranks:
+                if bound is not None and stale:
+                    bound.at = self.clock()  # one recount at a time; others use the bound
+                rank = await self._count(owner_id, ahead, queue_types, priority, queue_key)
+                rank += ahead_in_queue
             else:
-                await self._admit_within_bound(owner_id, ahead)
-                yield 0
+                bound.count += 1
+                rank = bound.ranks[queue_key]
+                bound.ranks[queue_key] += 1
+            yield rank
         finally:
             _held(self._in_flight, owner_id)
             _held(self._in_flight_queue, queue_key)
 
-    def _check(self, waiting: int) -> None:
+    def forget(self, owner_id: str) -> None:
+        """The owner's pending jobs went down (a cancel): count afresh next time."""
+        self._bounds.pop(owner_id, None)
+
+    async def _count(
+        self,
+        owner_id: str,
+        ahead: int,
+        queue_types: Collection[str],
+        priority: int,
+        queue_key: str,
+    ) -> int:
         # A submit ahead whose row is committed by the time of the count is counted
         # twice: near the cap, a burst is refused a little early, never late.
+        counted, in_queue = await self.pending_and_rank(owner_id, queue_types, priority)
+        waiting = counted + ahead
         if waiting >= self.limit:
+            self._bounds.pop(owner_id, None)
             raise TooManyJobsError(
                 f"You have {waiting} jobs waiting (queued, delayed or retrying); the "
                 f"limit is {self.limit}. Cancel some or try again once they have run."
             )
-
-    async def _admit_within_bound(self, owner_id: str, ahead: int) -> None:
-        bound = self._bounds.get(owner_id)
-        stale = bound is not None and self.clock() - bound.at > FRESH_S
-        if bound is not None and bound.count < self.limit and not stale:
-            bound.count += 1
-            return
-        if bound is not None and stale:
-            bound.at = self.clock()  # one recount at a time; others use the bound
-        try:
-            counted = await self.pending(owner_id)
-            self._check(counted + ahead)
-        except TooManyJobsError:
-            self._bounds.pop(owner_id, None)
-            raise
         # Every submit of this process under way now (this one included) may add a row
         # the count did not see.
-        self._bounds[owner_id] = _Bound(counted + self._in_flight[owner_id], self.clock())
+        ranks = {queue_key: in_queue + self._in_flight_queue[queue_key]}
+        self._bounds[owner_id] = _Bound(counted + self._in_flight[owner_id], self.clock(), ranks)
         if len(self._bounds) > MAX_BOUNDS:
             del self._bounds[next(iter(self._bounds))]
+        return in_queue
 
     async def pending_and_rank(
         self, owner_id: str, queue_types: Collection[str] = (), priority: int = 0
@@ -147,8 +153,4 @@ class PendingCap:
         return int(pending), int(in_queue)
 
     async def pending(self, owner_id: str) -> int:
-        query = select(func.count()).where(
-            jobs.c.owner_id == owner_id, jobs.c.status == JobStatus.PENDING.value
-        )
-        async with self.db.transaction(owner_id) as conn:
-            return int((await conn.execute(query)).scalar_one())
+        return (await self.pending_and_rank(owner_id))[0]

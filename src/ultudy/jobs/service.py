@@ -211,6 +211,8 @@ class JobService:
             # The row is cancelled, so no worker will run it; a running one stops at its end.
             logger.warning("could not relay the cancel of job %s to the broker", job_id)
         self.events.publish_job("job.cancelled", record)
+        if self.pending_cap is not None:
+            self.pending_cap.forget(record.owner_id)
         await self.dependencies.settle(record)
         return record
 
