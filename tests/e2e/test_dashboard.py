@@ -4,6 +4,7 @@ and the jobs page without a script error. Screenshots of the dashboard go to doc
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,20 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import System, signed_in
+from tests.e2e.conftest import SCREENSHOTS, System, signed_in
 from tests.support.harness import eventually
 
 pytestmark = pytest.mark.only_backends("sqlite", "postgres")
 PDFS = Path(__file__).resolve().parents[1] / "data" / "pdfs"
 GOOD = PDFS / "deb-asymptote-doc__CAD.pdf"
 ENCRYPTED = PDFS / "pypi-pypdf__crazyones-encrypted-256.pdf"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+# The README's pictures are written to docs/ only when asked for (ULTUDY_UPDATE_DOCS=1), so
+# a test run leaves the tracked files alone; otherwise beside the other screenshots.
+DOCS = (
+    Path(__file__).resolve().parents[2] / "docs"
+    if os.environ.get("ULTUDY_UPDATE_DOCS") == "1"
+    else SCREENSHOTS
+)
 
 
 async def submit(system: System, user: str, pdf: Path, query: str = "") -> str:
@@ -47,6 +54,7 @@ async def doc_shot(locator: Locator, name: str) -> None:
     await locator.page.evaluate(
         "document.querySelectorAll('#toasts .toast').forEach(t => t.remove())"
     )
+    DOCS.mkdir(parents=True, exist_ok=True)
     await locator.screenshot(path=str(DOCS / f"{name}.png"), scale="css")
 
 
