@@ -10,15 +10,14 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.harness import ROOT
+from tests.support.sections import a_section
 from ultudy.db import Database
-from ultudy.db.study import insert_document
 from ultudy.embedded import _free_port, _ping, broker_url
 
 pytestmark = pytest.mark.slow
@@ -50,34 +49,10 @@ def wait_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 async def seed(database_url: str) -> dict[str, str]:
     db = Database(database_url)
-    section = uuid.uuid4()
-    async with db.transaction("alice") as conn:
-        doc = await insert_document(
-            conn,
-            "alice",
-            {
-                "title": "t",
-                "filename": "t.pdf",
-                "storage_key": "k",
-                "sha256": "",
-                "page_count": 1,
-                "pages_without_text": [],
-            },
-            [
-                {
-                    "id": section,
-                    "title": "S",
-                    "level": 1,
-                    "page_start": 1,
-                    "page_end": 1,
-                    "text": "x",
-                    "char_count": 1,
-                    "content_hash": "h",
-                }
-            ],
-        )
-    await db.dispose()
-    return {"document_id": str(doc), "section_id": str(section)}
+    try:
+        return await a_section(db, "alice")
+    finally:
+        await db.dispose()
 
 
 def test_run_serves_jobs_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:

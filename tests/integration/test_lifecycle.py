@@ -6,6 +6,7 @@ import uuid
 
 from tests.support.backends import Backend
 from tests.support.harness import api, run_burst, wait_for_status
+from tests.support.sections import a_section
 from ultudy.jobs.context import JobContext
 from ultudy.jobs.states import JobStatus
 from ultudy.kinds import JobType
@@ -117,40 +118,10 @@ async def test_malformed_and_unknown_ids_are_client_errors(backend: Backend) -> 
 async def test_sync_endpoint_runs_inline_and_reports_an_internal_error_cleanly(
     backend: Backend,
 ) -> None:
-    import uuid as uuid_
-
-    from ultudy.db.study import insert_document
-
     # The sync route answers its type's declared result (api/schemas/lessons.py).
     lesson_shaped = {JobType.LESSON_GENERATION: _a_lesson}
     async with api(backend.settings(), lesson_shaped) as (client, state):
-        section = uuid_.uuid4()
-        async with state.db.transaction("alice") as conn:
-            doc = await insert_document(
-                conn,
-                "alice",
-                {
-                    "title": "t",
-                    "filename": "t.pdf",
-                    "storage_key": "k",
-                    "sha256": "",
-                    "page_count": 1,
-                    "pages_without_text": [],
-                },
-                [
-                    {
-                        "id": section,
-                        "title": "S",
-                        "level": 1,
-                        "page_start": 1,
-                        "page_end": 1,
-                        "text": "x",
-                        "char_count": 1,
-                        "content_hash": "h",
-                    }
-                ],
-            )
-        body = {"document_id": str(doc), "section_id": str(section)}
+        body = await a_section(state.db, "alice")
         ok = await client.post("/lessons/generate", json=body, headers=ALICE)
         assert ok.status_code == 200, ok.text
         assert ok.json() == {
