@@ -169,7 +169,7 @@ async def test_a_dropped_stream_falls_back_to_polling_and_finishes(
         if JOB_URL.search(request.url):
             polled.append(request.url)
 
-    page.on("request", note)
+    page.on("requestfinished", note)  # answered polls
     await queue(system, "pause")  # the job runs only after the stream is gone
     await upload(page, R_DATA)
     modal = page.get_by_role("dialog", name="Uploading Material")
@@ -179,6 +179,12 @@ async def test_a_dropped_stream_falls_back_to_polling_and_finishes(
     await asyncio.to_thread(system.restart_api)
     await expect(page.locator(".live")).to_have_text("○ polling")
     polled.clear()
+    # One poll sees the job still pending, so its end can only come from a later poll.
+    for _ in range(100):
+        if polled:
+            break
+        await asyncio.sleep(0.1)
+    assert polled, "no poll within 10 s of the stream going down"
     await queue(system, "resume")
     await expect(modal).to_be_hidden(timeout=60000)
     assert "100" in await page.evaluate("window.progressSeen")
