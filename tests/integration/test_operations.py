@@ -5,7 +5,9 @@ worker's JSON log lines carrying the submitting request's id, and the CLI's answ
 from __future__ import annotations
 
 import json
+import os
 import re
+import sqlite3
 import uuid
 from functools import partial
 from pathlib import Path
@@ -13,17 +15,20 @@ from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
 from tests.support.backends import Backend
 from tests.support.cli import run_cli
 from tests.support.harness import api, start_worker, stop, wait_for_status, worker_process
 from tests.support.servers import free_port
+from ultudy.db import Database
 from ultudy.jobs.worker import WorkerProcess
 from ultudy.kinds import JobType
 from ultudy.logs import current_request_id
 
 ALICE = {"x-user-id": "alice"}
 REQUEST_ID = "req-ops-42"
+FIRST = "20251115000000"  # the first migration's revision
 QUEUES = ("material-upload", "lesson-generation", "check-in-evaluation")
 
 
@@ -193,6 +198,36 @@ def test_cli_version_check_and_jobs_show(backend: Backend) -> None:
     quiet = run_cli(["--log-level", "loud", "check"], env)
     assert quiet.returncode == 2
     assert quiet.stderr.startswith("ultudy: invalid configuration: ULTUDY_LOG_LEVEL")
+
+
+async def test_check_says_when_the_schema_is_behind_the_code(backend: Backend) -> None:
+    database = Database(backend.system_database_url or backend.database_url)
+    async with database.system_engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = :old"), {"old": FIRST})
+    await database.dispose()
+    behind = run_cli(["check"], backend.env())
+    assert behind.returncode == 1
+    assert behind.stderr.startswith(f"database: schema at revision {FIRST}, this code needs 2"), (
+        behind.stderr
+    )
+    assert "ultudy migrate" in behind.stderr
+    assert behind.stdout == "broker: ok\n"
+
+
+def test_check_does_not_make_a_missing_sqlite_file_or_pass_an_empty_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ULTUDY_")}
+    env["ULTUDY_DATA_DIR"] = str(tmp_path)
+    env["ULTUDY_REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing there
+    path = tmp_path / "never-made.db"
+    missing = run_cli(["check"], {**env, "ULTUDY_DATABASE_URL": f"sqlite:///{path}"})
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(f"database: no database file at {path}; `ultudy migrate`")
+    assert not path.exists()
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    unmigrated = run_cli(["check"], {**env, "ULTUDY_DATABASE_URL": f"sqlite:///{empty}"})
+    assert unmigrated.returncode == 1
+    assert unmigrated.stderr.startswith("database: schema at revision none, this code needs ")
 
 
 async def test_jobs_show_prints_the_whole_row(backend: Backend) -> None:

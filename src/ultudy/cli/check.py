@@ -4,6 +4,8 @@ processors import and the database and the broker answer; 1 (one line each) when
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,15 +13,59 @@ from ultudy.cli.common import load_settings
 from ultudy.config import Settings
 from ultudy.probe import probe
 
+if TYPE_CHECKING:
+    from ultudy.db.engine import Database
+
 
 async def _database_error(settings: Settings) -> str | None:
     from ultudy.db.engine import Database
 
-    database = Database(settings.resolved_system_database_url)  # the worker's login
+    url = settings.resolved_system_database_url  # the worker's login
+    missing = _missing_sqlite_file(url)
+    if missing:  # connecting would create an empty file and call it fine
+        return f"no database file at {missing}; `ultudy migrate` creates it"
+    database = Database(url)
     try:
-        return (await probe(database.ping())).error
+        return (await probe(database.ping())).error or await _schema_error(database, url)
     finally:
         await database.dispose()
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or name in ("", ":memory:")
+        or name.startswith("file:")
+    ):
+        return None
+    return None if Path(name).exists() else name
+
+
+async def _schema_error(database: Database, url: str) -> str | None:
+    """The schema's revision against the code's: a worker on an older schema fails."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # no plugin set-up lines
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from ultudy.db.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    try:
+        async with database.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            current = rows.scalar()
+    except DBAPIError:  # no table: never migrated
+        current = None
+    if current == head:
+        return None
+    return f"schema at revision {current or 'none'}, this code needs {head}; run `ultudy migrate`"
 
 
 async def _broker_error(redis_url: str | None) -> str | None:
