@@ -54,6 +54,7 @@ PG_PORT = 5432
 class Run:
     jobs_per_s: float
     cpu_ms: dict[str, float] = field(default_factory=dict)  # per job, by process kind
+    redis_calls: float = 0.0  # commands the broker ran per job (INFO commandstats)
 
 
 def pg_backends(worker_pids: list[int], database_url: str) -> list[int]:
@@ -78,6 +79,14 @@ async def _backend_pids(database_url: str, ports: list[int]) -> list[int]:
         pids = [int(r[0]) for r in rows]
     await db.dispose()
     return pids
+
+
+async def redis_calls(url: str) -> int:
+    """Every command the broker has run (all clients; the bench's own poll is a few)."""
+    redis = Redis.from_url(url)
+    stats = await redis.info("commandstats")
+    await redis.aclose()
+    return sum(int(v["calls"]) for v in stats.values())
 
 
 async def redis_pid(url: str) -> int:
@@ -167,11 +176,17 @@ async def drain_raw(url: str, n: int) -> float:
     return elapsed
 
 
-def measure(groups: dict[str, list[int]], drain: Coroutine[Any, Any, float], n: int) -> Run:
+def measure(
+    groups: dict[str, list[int]], drain: Coroutine[Any, Any, float], n: int, url: str = ""
+) -> Run:
+    calls = asyncio.run(redis_calls(url)) if url else 0
     before = cpu_of(groups)
     elapsed = asyncio.run(drain)
     after = cpu_of(groups)
-    return Run(n / elapsed, {k: (after[k] - before[k]) / n * 1000 for k in groups})
+    run = Run(n / elapsed, {k: (after[k] - before[k]) / n * 1000 for k in groups})
+    if url:
+        run.redis_calls = (asyncio.run(redis_calls(url)) - calls) / n
+    return run
 
 
 def stop(sys_: System, procs: list[subprocess.Popen[bytes]]) -> None:
@@ -198,9 +213,9 @@ class Variant:
     def round(self, sys_: System, n: int) -> Run:
         if self.raw:
             asyncio.run(queue_raw(sys_.redis_url, n))
-            return measure(self.groups, drain_raw(sys_.redis_url, n), n)
+            return measure(self.groups, drain_raw(sys_.redis_url, n), n, sys_.redis_url)
         ids = asyncio.run(queue_ours(sys_, n, self.prefix))
-        return measure(self.groups, drain_ours(sys_, ids, self.prefix), n)
+        return measure(self.groups, drain_ours(sys_, ids, self.prefix), n, sys_.redis_url)
 
 
 def start_variants(
@@ -254,13 +269,18 @@ def rows_for(procs: int, concurrency: int, results: dict[str, list[Run]]) -> lis
     for name, runs in results.items():
         cpu = [span([r.cpu_ms.get(k, 0.0) for r in runs], "{:.2f}") for k in kinds]
         total = span([sum(r.cpu_ms.values()) for r in runs], "{:.2f}")
-        rows.append([name, procs, concurrency, span([r.jobs_per_s for r in runs]), *cpu, total])
+        calls = span([r.redis_calls for r in runs], "{:.1f}")
+        rows.append(
+            [name, procs, concurrency, span([r.jobs_per_s for r in runs]), *cpu, total, calls]
+        )
     for name, runs in results.items():
         if name == "raw":
             continue
         pairs = zip(runs, results["raw"], strict=True)
         ratios = [o.jobs_per_s / r.jobs_per_s * 100 for o, r in pairs]
-        rows.append([f"{name} / raw", procs, concurrency, span(ratios, "{:.0f} %"), "", "", "", ""])
+        rows.append(
+            [f"{name} / raw", procs, concurrency, span(ratios, "{:.0f} %"), "", "", "", "", ""]
+        )
     return rows
 
 
@@ -295,6 +315,7 @@ def main() -> None:
         "Redis",
         "PostgreSQL backends",
         "all",
+        "Redis commands/job",
     ]
     text_ = "\n".join(
         [
