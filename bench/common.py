@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -121,8 +122,24 @@ class System:
         self.procs.clear()
 
 
+def _exit_on_term(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextmanager
 def system(**settings: str) -> Iterator[System]:
+    """Workers, API and broker for one bench; stopped on the way out, also when the bench
+    is stopped with SIGTERM (whose default would leave them running)."""
+    previous = signal.signal(signal.SIGTERM, _exit_on_term)
+    try:
+        with _system(**settings) as sys_:
+            yield sys_
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _system(**settings: str) -> Iterator[System]:
     with tempfile.TemporaryDirectory(prefix="ultudy-bench-") as tmp:
         data_dir = Path(tmp)
         broker = None
