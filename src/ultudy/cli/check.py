@@ -1,5 +1,6 @@
 """`ultudy check`: can this host run a worker? Exit 0 when the settings load, the
-processors import and the database and the broker answer; 1 (one line each) when not."""
+processors import, the database and the broker answer and the schema is at this code's
+migration head; 1 (one line each) when not."""
 
 from __future__ import annotations
 
@@ -86,7 +87,8 @@ async def _errors(settings: Settings, redis_url: str | None) -> dict[str, str | 
 
 
 def check() -> None:
-    """Exit 0 if this host can run a worker (settings, processors, database, broker)."""
+    """Exit 0 if this host can run a worker (settings, processors, database and its
+    schema, broker)."""
     from ultudy import bootstrap
     from ultudy.embedded import EmbeddedValkey
 
