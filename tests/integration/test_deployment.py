@@ -139,6 +139,9 @@ def test_the_compose_commands_run_a_job_through_two_apis_and_two_workers(
             scraped = [httpx.get(f"http://127.0.0.1:{port}/metrics").text for port in ports]
             done = [_metric(t, "ultudy_jobs_total", status="completed") for t in scraped]
             assert sum(done) == 1, done
+            # start-up's objects are out of the garbage collector's walks (ultudy.heap)
+            frozen = [_metric(t, "ultudy_gc_frozen_objects") for t in scraped]
+            assert min(frozen) > 10_000, frozen
             api_metrics = httpx.get(f"{bases[1]}/metrics", headers=headers)
             assert api_metrics.status_code == 403  # alice is no admin
             admin = {
@@ -146,6 +149,7 @@ def test_the_compose_commands_run_a_job_through_two_apis_and_two_workers(
             }
             text = httpx.get(f"{bases[1]}/metrics", headers=admin).text
             assert _metric(text, "ultudy_queue_workers", queue="material-upload") == 2
+            assert _metric(text, "ultudy_gc_frozen_objects") > 10_000
         finally:
             codes = [stop(worker) for worker in workers]
     assert codes == [0, 0]

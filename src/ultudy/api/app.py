@@ -38,6 +38,7 @@ from ultudy.api.state import AppState
 from ultudy.bootstrap import KindSource, build
 from ultudy.config import Settings
 from ultudy.errors import JobInputError, NotFoundError, TransientError, UltudyError
+from ultudy.heap import freeze_startup_heap
 from ultudy.jobs.caps import TooManyJobsError
 from ultudy.jobs.service import JobFailedError, JobStateError
 
@@ -79,7 +80,14 @@ async def _warn_on_eviction(state: AppState) -> None:
         logger.warning("Redis maxmemory-policy is %s: it can evict queued jobs", policy)
 
 
-def create_app(settings: Settings | None = None, *, registry: KindSource | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: KindSource | None = None,
+    freeze_heap: bool = False,
+) -> FastAPI:
+    """The app; `freeze_heap` (the `ultudy api` process, not tests that build many apps)
+    takes start-up's objects out of the garbage collector's walks once it has started."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -87,6 +95,8 @@ def create_app(settings: Settings | None = None, *, registry: KindSource | None 
         state = await build_state(settings, registry)
         app.state.ultudy = state
         await _warn_on_eviction(state)
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:

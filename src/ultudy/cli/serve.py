@@ -51,7 +51,7 @@ def api() -> None:
             refuse_unbound=settings.auth is AuthMode.TOKEN,
         )
     )
-    application = create_app(settings)
+    application = create_app(settings, freeze_heap=True)
     # uvicorn shuts down cleanly on SIGTERM, then raises the signal again under the
     # handler that was there before it, so that the process ends *killed by* SIGTERM
     # (status 143) and a process manager sees a crash. A handler of ours that does nothing
@@ -87,6 +87,7 @@ def worker(
 ) -> None:
     """Run a worker: takes jobs from the queues until stopped (SIGTERM/SIGINT)."""
     from ultudy import bootstrap
+    from ultudy.heap import freeze_startup_heap
     from ultudy.jobs.metrics import serve_metrics
     from ultudy.jobs.worker import WorkerCrashedError, WorkerProcess
 
@@ -104,6 +105,7 @@ def worker(
         async with bootstrap.running(settings, role="worker", kinds=kinds) as container:
             process = WorkerProcess(container, queue_names=names, concurrency=concurrency)
             process.install_signal_handlers()
+            freeze_startup_heap()
             await process.run(burst=burst)
 
     try:
