@@ -16,9 +16,11 @@ from ultudy.jobs.context import CancelSignal
 class Behind:
     """What a run returns when its completion was queued, not awaited (the worker's
     write-behind): the row, and the job's final event, say how it ended a moment later.
-    `result` is the processor's (its summary goes to BullMQ's `returnvalue`)."""
+    `result` is the processor's (its summary goes to BullMQ's `returnvalue`), `chars`
+    the length of its JSON (measured once, when the runner checked it is storable)."""
 
     result: dict[str, Any]
+    chars: int | None = None
 
 
 class ExpectedFailure(UltudyError):

@@ -32,12 +32,16 @@ def node_client_name(prefix: str, queue: str, worker_name: str | None = None) ->
     return f"{prefix}:{encoded}" + (f":w:{worker_name}" if worker_name else "")
 
 
-def result_summary(status: str, result: dict[str, Any] | None) -> dict[str, Any]:
-    """BullMQ's `returnvalue` for a job: its status and its result, whole when small."""
+def result_summary(
+    status: str, result: dict[str, Any] | None, chars: int | None = None
+) -> dict[str, Any]:
+    """BullMQ's `returnvalue` for a job: its status and its result, whole when small
+    (`chars`: the length of the result's JSON, when the caller has it already)."""
     if result is None:
         return {"status": status}
-    text = json.dumps(result, separators=(",", ":"), default=str)
-    if len(text) <= RETURNVALUE_MAX_CHARS:
+    if chars is None:
+        chars = len(json.dumps(result, separators=(",", ":"), default=str))
+    if chars <= RETURNVALUE_MAX_CHARS:
         return {"status": status, "result": result}
     return {"status": status, "result": _shrunk(result), "truncated": True}
 

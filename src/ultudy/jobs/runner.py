@@ -87,7 +87,7 @@ class JobRunner:
         feed = _LiveFeed(self, job, started)
         context = self._context(job, feed, StartAwareSignal(signal or NeverCancelled(), started))
         try:
-            result = _storable(await self.kinds[job.type].processor(context, job.input_data))
+            result, chars = _storable(await self.kinds[job.type].processor(context, job.input_data))
         except JobCancelledError as exc:
             watch.ended("cancelled")
             await self._finish(job, JobStatus.CANCELLED, "job.cancelled", "Cancelled")
@@ -110,7 +110,7 @@ class JobRunner:
         # Not awaiting `started` first: the writer keeps the order, so the completion can
         # share the start's transaction, and it finds no `processing` row if the start did
         # not apply (cancelled or finished meanwhile).
-        return await self._complete(job, feed, result)
+        return await self._complete(job, feed, result, chars)
 
     def _watch(self, job: Delivery) -> RunWatch:
         known = job.type in self.kinds  # an unknown type fails in `run`, counted under it
@@ -156,14 +156,14 @@ class JobRunner:
         return spawn
 
     async def _complete(
-        self, job: Delivery, feed: _LiveFeed, result: dict[str, Any]
+        self, job: Delivery, feed: _LiveFeed, result: dict[str, Any], chars: int
     ) -> JobRecord | Behind | None:
         if self.writer.writes_behind:
             # The queue slot is free at once; the row and its event follow a moment later.
             self.writer.complete_behind(
                 job.job_id, job.owner_id, result, lambda done: self._on_completed(feed, done)
             )
-            return Behind(result)
+            return Behind(result, chars)
         done = await self.writer.complete(job.job_id, job.owner_id, result)
         self._on_completed(feed, done)
         return done
@@ -212,12 +212,13 @@ class JobRunner:
         await self._finish(job, JobStatus.FAILED, "job.failed", message)
 
 
-def _storable(result: Any) -> dict[str, Any]:
-    """The processor's result as its row keeps it, a JSON object; one that is not fails
-    here, in its own job, not in a row write it would share with other jobs."""
+def _storable(result: Any) -> tuple[dict[str, Any], int]:
+    """The processor's result as its row keeps it, a JSON object, and its JSON's length;
+    one that is not JSON fails here, in its own job, not in a row write it would share
+    with other jobs."""
     stored = dict(result)
-    json.dumps(stored)  # TypeError / ValueError: a processor bug, retried, then failed
-    return stored
+    # TypeError / ValueError: a processor bug, retried, then failed
+    return stored, len(json.dumps(stored, separators=(",", ":")))
 
 
 class _LiveFeed:

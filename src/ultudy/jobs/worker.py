@@ -165,7 +165,7 @@ class WorkerProcess:
         # The result lives in SQL; BullMQ's `returnvalue` has the status and a summary of
         # it. A completion written behind is `completed` here a moment before its row.
         if isinstance(outcome, Behind):
-            return result_summary(JobStatus.COMPLETED.value, outcome.result)
+            return result_summary(JobStatus.COMPLETED.value, outcome.result, outcome.chars)
         if outcome is None:
             return await self._not_run(delivery)
         return result_summary(outcome.status, outcome.result_data)
