@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy import update
 
@@ -14,7 +15,8 @@ from tests.support.backends import Backend
 from tests.support.harness import api
 from ultudy.db.models import jobs
 from ultudy.db.types import utcnow
-from ultudy.jobs.announce import SETTLE_S
+from ultudy.jobs import announce
+from ultudy.jobs.announce import SETTLE_S, Announcer
 from ultudy.jobs.events import EventLog
 from ultudy.jobs.reconciler import Reconciler
 from ultudy.jobs.record import JobRecord
@@ -91,3 +93,35 @@ async def test_a_terminal_event_goes_out_once_in_a_batch_or_later(backend: Backe
     finally:
         await redis.delete(log.key("alice"), log.announced_key)
         await redis.aclose()
+
+
+async def test_many_lost_terminal_events_are_read_a_page_of_rows_at_a_time(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five lost completions of two owners, rows read two at a time: each published once,
+    with its own row (a worker killed with a full batch leaves many at once)."""
+    monkeypatch.setattr(announce, "ROWS_PAGE", 2)
+    async with api(backend.settings()) as (_client, state):
+        store = JobStore(state.db)
+        lost = []
+        for n in range(5):
+            owner = ("alice", "bob")[n % 2]
+            record = await state.jobs.submit(owner, JobType.LESSON_GENERATION, {"n": n})
+            assert await store.start(record.id, owner_id=owner) is not None
+            assert await store.complete(record.id, {"n": n}, owner_id=owner) is not None
+            lost.append((owner, str(record.id), n))
+        async with state.db.transaction(None) as conn:  # settled: older than SETTLE_S
+            await conn.execute(
+                update(jobs).values(updated_at=utcnow() - timedelta(seconds=SETTLE_S + 1))
+            )
+        assert await Announcer(store, state.events).run_once() == 5
+        await state.events.drain()
+        for owner in ("alice", "bob"):
+            events = await state.events.read(owner, after="0", block_ms=None)
+            got = sorted(
+                (e.data["job"]["id"], e.data["job"]["result_data"]["n"])
+                for e in events
+                if e.type == "job.completed"
+            )
+            assert got == sorted((i, n) for o, i, n in lost if o == owner)
+        assert await Announcer(store, state.events).run_once() == 0
