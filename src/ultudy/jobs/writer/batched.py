@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 # bench.job_system and bench.worker_cpu): nobody waits for a start, progress or
 # completion (written behind), so they wait 10 ms for company: a short job's start and
 # end become one write, and the writes of many jobs one flush. 10 ms instead of 5 took two
-# workers from 90-91 % to 96-105 % of raw bullmq (CPU per job 0.59 -> 0.54 ms, PostgreSQL),
-# for a completion's row and event landing up to 5 ms later. A write someone awaits (a
+# workers from 87-90 % to 93-96 % of raw bullmq (CPU per job 0.59 -> 0.54-0.56 ms,
+# PostgreSQL), for a completion's row and event landing up to 5 ms later. A write someone awaits (a
 # failure, a retry: it holds its job's queue slot) waits less: each backend's
 # URGENT_LINGER_S.
 WORKER_LINGER_S = 0.010
