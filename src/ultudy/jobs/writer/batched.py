@@ -27,9 +27,9 @@ logger = logging.getLogger(__name__)
 # completion (written behind), so they wait 10 ms for company: a short job's start and
 # end become one write, and the writes of many jobs one flush. 10 ms instead of 5 took two
 # workers from 87-90 % to 93-96 % of raw bullmq (CPU per job 0.59 -> 0.54-0.56 ms,
-# PostgreSQL), for a completion's row and event landing up to 5 ms later. A write someone awaits (a
-# failure, a retry: it holds its job's queue slot) waits less: each backend's
-# URGENT_LINGER_S.
+# PostgreSQL), for a completion's row and event landing up to 5 ms later. A write
+# someone awaits (a failure, a retry: it holds its job's queue slot) waits less: each
+# backend's URGENT_LINGER_S.
 WORKER_LINGER_S = 0.010
 # A completion written behind (its job's queue slot is free already) that fails is tried
 # again after these pauses; the result is only in memory. After the last, the reconciler
