@@ -175,7 +175,7 @@ async def queue_raw(url: str, n: int) -> None:
     await queue.close()
 
 
-async def drain_raw(url: str, n: int) -> float:
+async def drain_raw(url: str) -> float:
     queue = raw_queue(url)
     start = time.perf_counter()
     await queue.resume()
@@ -223,7 +223,7 @@ class Variant:
     def round(self, sys_: System, n: int) -> Run:
         if self.raw:
             asyncio.run(queue_raw(sys_.redis_url, n))
-            return measure(self.groups, drain_raw(sys_.redis_url, n), n, sys_.redis_url)
+            return measure(self.groups, drain_raw(sys_.redis_url), n, sys_.redis_url)
         ids = asyncio.run(queue_ours(sys_, n, self.prefix))
         return measure(self.groups, drain_ours(sys_, ids, self.prefix), n, sys_.redis_url)
 

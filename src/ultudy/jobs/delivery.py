@@ -20,7 +20,7 @@ class Behind:
     the length of its JSON (measured once, when the runner checked it is storable)."""
 
     result: dict[str, Any]
-    chars: int | None = None
+    chars: int
 
 
 class ExpectedFailure(UltudyError):
