@@ -106,3 +106,21 @@ async def test_drain_waits_for_lingering_items() -> None:
     await group.drain()
     assert all(f.done() for f in futures)
     assert rec.batches == [["x", "y", "z"]]
+
+
+async def test_posted_items_keep_their_place_and_a_failed_flush_reports_how_many_it_lost() -> None:
+    rec = Recorder(fail_on="p2")
+    lost: list[tuple[int, str]] = []
+    group: GroupCommit[Item, str] = GroupCommit(
+        rec.flush, name="test", on_lost=lambda count, exc: lost.append((count, str(exc)))
+    )
+    group.post(("a", "p1"))
+    await asyncio.sleep(0)  # the first flush is in flight
+    group.post(("a", "p2"))
+    waited = group.submit_nowait(("a", "s3"))
+    group.post(("a", "p4"))
+    with pytest.raises(RuntimeError, match="flush failed"):
+        await waited
+    await group.drain()
+    assert rec.batches == [["p1"], ["p2", "s3", "p4"]]
+    assert lost == [(2, "flush failed")]  # once per failed flush, its posted items counted

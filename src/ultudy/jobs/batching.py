@@ -6,11 +6,16 @@ batches grow with load. Items may also wait a moment for company: up to `linger_
 urgent item takes along only the items of its own key while the others go on lingering:
 a short job's start and end still meet in one write, and the end does not wait for the
 start's linger. Items of one key are flushed in submission order.
+
+An item nobody needs the result of (a progress write, an event) goes in with `post`: no
+future of its own; a flush that fails reports once to `on_lost`, with how many such items
+it lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -19,13 +24,15 @@ from typing import Any, Generic, TypeVar
 In = TypeVar("In")
 Out = TypeVar("Out")
 
+logger = logging.getLogger(__name__)
+
 MAX_BATCH = 256
 
 
 @dataclass(slots=True)
 class _Pending:
     item: Any
-    future: asyncio.Future[Any]
+    future: asyncio.Future[Any] | None  # None: posted, nobody waits for it
     key: Hashable
     due: float  # loop time by which it is flushed
     urgent: bool
@@ -41,6 +48,7 @@ class GroupCommit(Generic[In, Out]):
         linger_s: float = 0.0,
         urgent_linger_s: float = 0.0,
         key: Callable[[In], Hashable] | None = None,
+        on_lost: Callable[[int, Exception], None] | None = None,
     ) -> None:
         self._flush = flush
         self._name = name
@@ -48,6 +56,7 @@ class GroupCommit(Generic[In, Out]):
         self._linger_s = linger_s
         self._urgent_linger_s = min(urgent_linger_s, linger_s)
         self._key = key
+        self._on_lost = on_lost or self._log_lost
         self._pending: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Future[None] | None = None
@@ -57,6 +66,20 @@ class GroupCommit(Generic[In, Out]):
         """Queue `item` now (its place in the order is fixed); the future has its result."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Out] = loop.create_future()
+        self._queue(loop, item, future, urgent)
+        return future
+
+    def post(self, item: In) -> None:
+        """Queue `item` now, for nobody to wait on (a failure goes to `on_lost`)."""
+        self._queue(asyncio.get_running_loop(), item, None, False)
+
+    def _queue(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        item: In,
+        future: asyncio.Future[Out] | None,
+        urgent: bool,
+    ) -> None:
         key = self._key(item) if self._key is not None else None
         due = loop.time() + (self._urgent_linger_s if urgent else self._linger_s)
         self._pending.append(_Pending(item, future, key, due, urgent))
@@ -64,7 +87,6 @@ class GroupCommit(Generic[In, Out]):
             self._wake.set_result(None)  # the lingering flush recomputes its deadline
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain(), name=f"group-commit:{self._name}")
-        return future
 
     async def submit(self, item: In) -> Out:
         """Queue `item` and wait for its result: it is urgent."""
@@ -89,13 +111,21 @@ class GroupCommit(Generic[In, Out]):
             try:
                 results = await self._flush([p.item for p in batch])
             except Exception as exc:
+                lost = 0
                 for entry in batch:
-                    if not entry.future.done():
+                    if entry.future is None:
+                        lost += 1
+                    elif not entry.future.done():
                         entry.future.set_exception(exc)
+                if lost:
+                    self._on_lost(lost, exc)
                 continue
             for entry, result in zip(batch, results, strict=True):
-                if not entry.future.done():
+                if entry.future is not None and not entry.future.done():
                     entry.future.set_result(result)
+
+    def _log_lost(self, count: int, exc: Exception) -> None:
+        logger.warning("%s: %d queued item(s) not written: %s", self._name, count, exc)
 
     async def _linger(self, loop: asyncio.AbstractEventLoop, until: float) -> None:
         """Wait until loop time `until`, or until an item due earlier comes."""

@@ -6,7 +6,6 @@ endpoints read it, and a reconnecting client resumes from its `Last-Event-ID`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -110,7 +109,7 @@ class EventLog:
         self.ttl_s = ttl_s
         self._append = redis.register_script(APPEND_SCRIPT)
         self._batch: GroupCommit[Item, str] = GroupCommit(
-            self._append_many, name="events", linger_s=linger_s
+            self._append_many, name="events", linger_s=linger_s, on_lost=_log_lost
         )
 
     def key(self, owner_id: str) -> str:
@@ -126,7 +125,7 @@ class EventLog:
         terminal event that was out already is dropped there). A broker hiccup must not
         fail the job, so it is logged only."""
         item = _item(self.key(owner_id), kind, data)
-        self._batch.submit_nowait(item).add_done_callback(_log_failure)
+        self._batch.post(item)
 
     def publish_job(self, kind: str, record: JobRecord) -> None:
         self.publish(record.owner_id, kind, event_payload(kind, record))
@@ -139,19 +138,19 @@ class EventLog:
         )
         if queue is not None:
             item = (*item[:2], f"{self.prefix}:{queue}:{record.id}", *item[3:])
-        self._batch.submit_nowait(item).add_done_callback(_log_failure)
+        self._batch.post(item)
 
     def mirror_progress(self, queue: str, job_id: str, progress: int) -> None:
         """Set a BullMQ job's progress and add its `progress` queue event, with the events."""
         job_key = f"{self.prefix}:{queue}:{job_id}"
         item = ("p", job_key, f"{self.prefix}:{queue}:events", str(progress), job_id)
-        self._batch.submit_nowait(item).add_done_callback(_log_failure)
+        self._batch.post(item)
 
     def mirror_log(self, queue: str, job_id: str, line: str) -> None:
         """Append a line to a BullMQ job's log (`job.log`), with the events."""
         job_key = f"{self.prefix}:{queue}:{job_id}"
         item = ("l", job_key, f"{job_key}:logs", line, str(MIRROR_LOG_LINES))
-        self._batch.submit_nowait(item).add_done_callback(_log_failure)
+        self._batch.post(item)
 
     async def _append_many(self, items: list[Item]) -> list[str]:
         keys: list[str] = []
@@ -221,6 +220,5 @@ def _item(stream: str, kind: str, data: dict[str, Any]) -> Item:
     return "e", stream, stream, payload, once
 
 
-def _log_failure(future: asyncio.Future[str]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        logger.warning("could not publish an event", exc_info=future.exception())
+def _log_lost(count: int, exc: Exception) -> None:
+    logger.warning("could not publish %d event(s)", count, exc_info=exc)

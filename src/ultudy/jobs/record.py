@@ -84,9 +84,12 @@ def new_job(
     )
 
 
+_FIELDS = tuple(f.name for f in fields(JobRecord))
+
+
 def row_values(record: JobRecord) -> dict[str, Any]:
     """The record as the `jobs` table's column values."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
+    return {name: getattr(record, name) for name in _FIELDS}
 
 
 def record_from_row(row: Any) -> JobRecord:

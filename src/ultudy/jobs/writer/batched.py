@@ -58,6 +58,7 @@ class BatchedWriter(ABC):
             linger_s=linger_s,
             urgent_linger_s=urgent,
             key=_job_key,
+            on_lost=_log_lost,
         )
         # completions written behind and not yet settled (written, or given up)
         self._behind: set[asyncio.Future[None]] = set()
@@ -105,8 +106,7 @@ class BatchedWriter(ABC):
         )
 
     async def progress(self, job_id: uuid.UUID, owner_id: str, pct: int, msg: str | None) -> None:
-        op = Op(kind="progress", job_id=job_id, owner_id=owner_id, payload=(pct, msg))
-        self._commit.submit_nowait(op).add_done_callback(_log_failure)
+        self._commit.post(Op(kind="progress", job_id=job_id, owner_id=owner_id, payload=(pct, msg)))
 
     def complete_behind(
         self, job_id: uuid.UUID, owner_id: str, result: dict[str, Any], written: Written
@@ -198,6 +198,10 @@ def _job_key(op: Op) -> JobKey:
 
 def _failed(future: asyncio.Future[Any]) -> bool:
     return future.done() and not future.cancelled() and future.exception() is not None
+
+
+def _log_lost(count: int, exc: Exception) -> None:
+    logger.warning("job row write failed: %s (%d progress write(s) lost)", exc, count)
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:
