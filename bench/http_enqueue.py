@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 
 from bench.common import median, pct, system, table, write_result
-from bench.job_system import PREFIX, backend_label, remove_bench_data, seed_section
+from bench.job_system import PREFIX, backend_label, bench_data, seed_section
 from bench.loadgen import Client, Outcome, closed_loop, open_loop, request_bytes
 from ultudy.config import Settings
 
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> list[list[object]]:
         ),
     }
     rows: list[list[object]] = []
-    with system(**settings) as sys_:
+    with system(**settings) as sys_, bench_data(sys_):
         body = asyncio.run(seed_section(sys_))
         targets = []
         variants: list[tuple[str, str, dict[str, str]]] = [("this", "", {})]
@@ -128,7 +128,6 @@ def run(args: argparse.Namespace) -> list[list[object]]:
                     rows.append(row(target.label, rate, duration, result))
                     print(rows[-1], flush=True)
         sys_.stop_all()
-        asyncio.run(remove_bench_data(sys_))
     return rows
 
 

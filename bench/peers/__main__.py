@@ -25,7 +25,7 @@ import time
 from importlib.metadata import version
 
 from bench.common import ROOT, System, system, table, write_result
-from bench.job_system import PREFIX, RAW_PREFIX, backend_label, remove_bench_data
+from bench.job_system import PREFIX, RAW_PREFIX, backend_label, bench_data
 from bench.peers.clients import DRAINED, QUEUERS
 from bench.worker_cpu import QUEUE, Run, Variant, measure, redis_pid, span, stop
 
@@ -135,11 +135,10 @@ def main() -> None:
     settings = {"ULTUDY_PROCESSORS": "bench.noop:BARE", "ULTUDY_REDIS_PREFIX": PREFIX}
     load_before = load()
     rows: list[list[object]] = []
-    with system(**settings) as sys_:
+    with system(**settings) as sys_, bench_data(sys_):
         os.environ["PEERS_REDIS_URL"] = sys_.redis_url  # taskiq's broker is made on import
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             rows += one_concurrency(sys_, concurrency, args)
-        asyncio.run(remove_bench_data(sys_))
     headers = [
         "system",
         "concurrency",
